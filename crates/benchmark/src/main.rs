@@ -1,0 +1,3 @@
+//! Benchmark tool speaking only the etcd v3 API
+
+fn main() {}

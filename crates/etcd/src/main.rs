@@ -1,0 +1,3 @@
+//! The etcd binary
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Revisioned key-value store on a Backend trait (sled by default)

@@ -1,0 +1,1 @@
+//! EtcdServer: raft loop, proposal pipeline, apply loop and the gRPC services

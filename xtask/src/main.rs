@@ -1,0 +1,3 @@
+//! Project tasks: cluster, test, bench, lint
+
+fn main() {}
