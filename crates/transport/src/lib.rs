@@ -1,1 +1,22 @@
-//! Listeners for etcd's client and peer URLs: TCP via socket2, unix sockets, per-connection timeouts, TLS
+//! Listeners for etcd's client and peer URLs (etcd's `client/pkg/transport` in spirit):
+//! TCP via socket2, unix sockets, per-connection timeouts and connection limits.
+//! TLS settings have a slot ([`TlsInfo`]) but are not implemented yet.
+
+mod conn;
+mod deadline;
+mod dial;
+mod error;
+mod listen_url;
+mod listener;
+mod options;
+mod socket;
+mod socket_file;
+mod tls;
+
+pub use conn::Conn;
+pub use dial::dial;
+pub use error::TransportError;
+pub use listen_url::{ListenAddr, parse_etcd_url, parse_listen_url};
+pub use listener::Listener;
+pub use options::ListenOptions;
+pub use tls::TlsInfo;

@@ -1,0 +1,40 @@
+//! Socket options and per-connection policy of a listener.
+
+use std::time::Duration;
+
+use crate::tls::TlsInfo;
+
+/// How a [`Listener`](crate::Listener) binds and what it applies to each connection.
+#[derive(Clone, Debug)]
+pub struct ListenOptions {
+    /// SO_REUSEADDR: rebinding a port whose old connections linger in TIME_WAIT.
+    pub reuse_address: bool,
+    /// SO_REUSEPORT: several listeners share one port (all of them must set it).
+    pub reuse_port: bool,
+    /// Length of the kernel's accept queue (capped by the system's `somaxconn`).
+    pub backlog: u32,
+    /// A read that stays pending this long fails with `io::ErrorKind::TimedOut`.
+    pub read_timeout: Option<Duration>,
+    /// A write that stays pending this long fails with `io::ErrorKind::TimedOut`.
+    pub write_timeout: Option<Duration>,
+    /// `accept` waits while this many accepted connections are still open.
+    /// `Some(0)` makes every `accept` wait forever.
+    pub max_connections: Option<usize>,
+    /// Used only for secure schemes (`https`, `unixs`); ignored for `http`/`unix`, where
+    /// etcd serves plaintext even when certificates are configured.
+    pub tls: Option<TlsInfo>,
+}
+
+impl Default for ListenOptions {
+    fn default() -> Self {
+        ListenOptions {
+            reuse_address: true,
+            reuse_port: false,
+            backlog: 1024,
+            read_timeout: None,
+            write_timeout: None,
+            max_connections: None,
+            tls: None,
+        }
+    }
+}
