@@ -1,1 +1,35 @@
-//! EtcdServer: raft loop, proposal pipeline, apply loop and the gRPC services
+//! EtcdServer: the raft loop over raft-rs's RawNode, the proposal pipeline, the apply loop,
+//! linearizable reads and the gRPC services of the etcd v3 API.
+//!
+//! A write flows: gRPC service -> [`EtcdServer::propose`] (gap check, request ID, size
+//! check, waiter) -> raft loop (group commit to the WAL) -> apply loop (mvcc, consistent
+//! index in the same backend write) -> waiter.
+
+mod apply;
+mod bootstrap;
+mod config;
+mod error;
+mod ids;
+mod kv;
+mod membership;
+pub mod metrics;
+mod node_state;
+mod proposal;
+mod raft_log;
+mod raft_logger;
+mod raft_loop;
+mod read_index;
+mod server;
+mod services;
+mod status;
+mod wait;
+
+pub use config::{DEFAULT_QUOTA_BYTES, ServerConfig};
+pub use error::ServerError;
+pub use ids::{cluster_id, id_hex, member_id};
+pub use membership::Member;
+pub use proposal::{AuthInfo, MAX_APPLY_GAP};
+pub use raft_loop::{NoPeers, PeerSender};
+pub use server::{CLUSTER_VERSION, EtcdServer, SERVER_VERSION};
+pub use services::{GRPC_OVERHEAD_BYTES, grpc_routes};
+pub use status::{to_status, wire_error};

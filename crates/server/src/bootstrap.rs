@@ -1,0 +1,237 @@
+//! Bootstrap: open the member's data directory, or create it for a new cluster, and
+//! rebuild the raft log from the WAL and the key space from the backend.
+//!
+//! Invariants relied on here: the backend's consistent index A is never behind the newest
+//! snapshot marker S that the restart starts from (a marker is written only after the
+//! backend was synced at it), and never ahead of the WAL's last entry (entries are applied
+//! only after they are durable in the WAL).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use etcd_mvcc::{Backend, KvStore, SledBackend, WriteBatch};
+use etcd_wal::{Wal, WalContents, WalOptions};
+use protobuf::Message as _;
+use raft::eraftpb::{ConfState, HardState};
+
+use crate::config::ServerConfig;
+use crate::error::{Result, ServerError};
+use crate::ids::{cluster_id, id_hex, member_id};
+use crate::membership::{Member, Membership, load_conf_state};
+use crate::raft_log::RaftLog;
+use crate::raft_loop::from_wal_entry;
+
+/// Everything a member starts from.
+pub struct Bootstrapped {
+    pub member_id: u64,
+    pub cluster_id: u64,
+    pub wal: Wal,
+    pub log: RaftLog,
+    /// Raft index applied to the backend.
+    pub applied: u64,
+    pub snapshot_index: u64,
+    pub store: Arc<KvStore>,
+    pub membership: Arc<Membership>,
+}
+
+/// WAL metadata: which member and cluster this data directory belongs to.
+fn encode_metadata(member: u64, cluster: u64) -> Vec<u8> {
+    let mut b = member.to_be_bytes().to_vec();
+    b.extend_from_slice(&cluster.to_be_bytes());
+    b
+}
+
+fn decode_metadata(b: &[u8]) -> Result<(u64, u64)> {
+    if b.len() != 16 {
+        return Err(ServerError::Corrupt(format!(
+            "WAL metadata has {} bytes, expected 16",
+            b.len()
+        )));
+    }
+    let mut m = [0u8; 8];
+    let mut c = [0u8; 8];
+    m.copy_from_slice(&b[..8]);
+    c.copy_from_slice(&b[8..]);
+    Ok((u64::from_be_bytes(m), u64::from_be_bytes(c)))
+}
+
+fn data_dir_err(path: &Path) -> impl FnOnce(std::io::Error) -> ServerError + '_ {
+    move |source| ServerError::DataDir {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn open_backend(cfg: &ServerConfig) -> Result<Arc<dyn Backend>> {
+    Ok(Arc::new(SledBackend::open(
+        &cfg.backend_dir(),
+        cfg.backend_cache_bytes,
+    )?))
+}
+
+fn wal_options(cfg: &ServerConfig) -> WalOptions {
+    WalOptions {
+        segment_size: cfg.wal_segment_size,
+    }
+}
+
+pub fn bootstrap(cfg: &ServerConfig) -> Result<Bootstrapped> {
+    let member_dir = cfg.member_dir();
+    std::fs::create_dir_all(&member_dir).map_err(data_dir_err(&member_dir))?;
+    if Wal::exists(&cfg.wal_dir) {
+        restart(cfg)
+    } else if cfg.new_cluster {
+        create(cfg)
+    } else {
+        Err(ServerError::Config(
+            "joining an existing cluster (--initial-cluster-state=existing) without a data directory is not supported yet"
+                .into(),
+        ))
+    }
+}
+
+/// A brand-new member of a new cluster: every member derives the same IDs and the same
+/// initial configuration from `--initial-cluster`, so no bootstrap entries are needed.
+fn create(cfg: &ServerConfig) -> Result<Bootstrapped> {
+    let mut members = Vec::new();
+    for (name, urls) in &cfg.initial_cluster {
+        let id = member_id(urls, &cfg.initial_cluster_token, None);
+        if members.iter().any(|m: &Member| m.id == id) {
+            return Err(ServerError::Config(format!(
+                "member {name} has the same ID {} as another member",
+                id_hex(id)
+            )));
+        }
+        members.push(Member {
+            id,
+            name: name.clone(),
+            peer_urls: urls.clone(),
+            client_urls: vec![],
+            is_learner: false,
+        });
+    }
+    let me = members
+        .iter()
+        .find(|m| m.name == cfg.name)
+        .map(|m| m.id)
+        .ok_or_else(|| {
+            ServerError::Config(format!(
+                "couldn't find local name {:?} in the initial cluster configuration",
+                cfg.name
+            ))
+        })?;
+    let cid = cluster_id(&members.iter().map(|m| m.id).collect::<Vec<_>>());
+
+    // A backend without a WAL is from a bootstrap that crashed half way: start over.
+    let db = cfg.backend_dir();
+    if db.exists() {
+        std::fs::remove_dir_all(&db).map_err(data_dir_err(&db))?;
+    }
+    let backend = open_backend(cfg)?;
+    let membership = Arc::new(Membership::new(cid, me, members));
+    let mut batch = WriteBatch::default();
+    membership.save_all(&mut batch);
+    backend.write(batch)?;
+    backend.sync()?;
+
+    let conf_state = membership.conf_state();
+    let mut wal = Wal::create(&cfg.wal_dir, &encode_metadata(me, cid), wal_options(cfg))?;
+    wal.save_snapshot(&etcd_wal::SnapshotMarker {
+        index: 0,
+        term: 0,
+        conf_state: encode_conf(&conf_state)?,
+    })?;
+
+    let store = Arc::new(KvStore::open(backend)?);
+    tracing::info!(
+        local_member_id = %id_hex(me),
+        cluster_id = %id_hex(cid),
+        "bootstrapped a new member of a new cluster"
+    );
+    Ok(Bootstrapped {
+        member_id: me,
+        cluster_id: cid,
+        wal,
+        log: RaftLog::new(0, 0, conf_state),
+        applied: 0,
+        snapshot_index: 0,
+        store,
+        membership,
+    })
+}
+
+/// A member restarting from its data directory; `--initial-cluster*` flags are ignored.
+fn restart(cfg: &ServerConfig) -> Result<Bootstrapped> {
+    let (wal, contents) = Wal::open(&cfg.wal_dir, wal_options(cfg))?;
+    let WalContents {
+        metadata,
+        hard_state,
+        snapshots,
+        entries,
+    } = contents;
+    let (me, cid) = decode_metadata(&metadata)?;
+    let backend = open_backend(cfg)?;
+    let store = Arc::new(KvStore::open(backend.clone())?);
+    let applied = store.consistent_index();
+    let membership = Arc::new(Membership::load(backend.as_ref(), me)?);
+    let conf_state = load_conf_state(backend.as_ref())?;
+
+    let marker = snapshots
+        .iter()
+        .rev()
+        .find(|s| s.index <= applied)
+        .ok_or_else(|| {
+            ServerError::Corrupt(format!(
+                "the WAL has no snapshot marker at or below the backend's applied index {applied}"
+            ))
+        })?;
+    let mut log = RaftLog::new(marker.index, marker.term, conf_state);
+    let raft_entries = entries
+        .iter()
+        .filter(|e| e.index > marker.index)
+        .map(from_wal_entry)
+        .collect::<Result<Vec<_>>>()?;
+    log.append(&raft_entries)
+        .map_err(|e| ServerError::Corrupt(format!("WAL entries: {e}")))?;
+    if applied > log.last_index() {
+        return Err(ServerError::Corrupt(format!(
+            "the backend has applied index {applied} but the WAL ends at {}",
+            log.last_index()
+        )));
+    }
+    let hs = hard_state.unwrap_or_default();
+    // The commit index recorded in the WAL may trail what was applied (commit-only hard
+    // states are not synced); everything applied was committed.
+    let commit = hs.commit.max(applied).min(log.last_index());
+    log.set_hard_state(HardState {
+        term: hs.term.max(marker.term),
+        vote: hs.vote,
+        commit,
+        ..Default::default()
+    });
+
+    tracing::info!(
+        local_member_id = %id_hex(me),
+        cluster_id = %id_hex(cid),
+        applied_index = applied,
+        last_index = log.last_index(),
+        commit_index = commit,
+        snapshot_index = marker.index,
+        "restarting member from its data directory; initial cluster flags are ignored"
+    );
+    Ok(Bootstrapped {
+        member_id: me,
+        cluster_id: cid,
+        wal,
+        log,
+        applied,
+        snapshot_index: marker.index,
+        store,
+        membership,
+    })
+}
+
+fn encode_conf(cs: &ConfState) -> Result<Vec<u8>> {
+    cs.write_to_bytes()
+        .map_err(|e| ServerError::Corrupt(format!("cannot encode raft configuration: {e}")))
+}

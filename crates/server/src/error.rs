@@ -1,0 +1,80 @@
+//! The server's error type. Request errors (answered to the client) and fatal errors (the
+//! member cannot go on: disk failure, corruption) are kept apart by [`ServerError::is_fatal`].
+
+use etcd_mvcc::MvccError;
+use etcd_wal::WalError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Mvcc(#[from] MvccError),
+    #[error(
+        "too many requests: committed index {committed} is more than {gap} ahead of applied index {applied}"
+    )]
+    TooManyRequests {
+        committed: u64,
+        applied: u64,
+        gap: u64,
+    },
+    #[error("request of {size} bytes is larger than the limit of {limit} bytes")]
+    RequestTooLarge { size: usize, limit: usize },
+    #[error("request timed out")]
+    Timeout,
+    #[error("request timed out, possibly due to previous leader failure")]
+    TimeoutDueToLeaderFail,
+    #[error("request timed out, waiting for the applied index took too long")]
+    TimeoutWaitAppliedIndex,
+    #[error("server stopped")]
+    Stopped,
+    /// Raft refused the proposal (no leader known); the proposer retries until its deadline.
+    #[error("proposal dropped")]
+    ProposalDropped,
+    #[error("no leader")]
+    NoLeader,
+    #[error("not leader")]
+    NotLeader,
+    #[error("leader changed")]
+    LeaderChanged,
+    #[error("database space exceeded")]
+    NoSpace,
+    #[error("requested lease not found")]
+    LeaseNotFound,
+    #[error("rpc not supported for learner")]
+    NotSupportedForLearner,
+    #[error("member not found")]
+    MemberNotFound,
+    #[error("corrupt cluster")]
+    CorruptCluster,
+
+    // Fatal errors: the member stops.
+    #[error("write-ahead log: {0}")]
+    Wal(#[from] WalError),
+    #[error("raft: {0}")]
+    Raft(#[from] raft::Error),
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Corrupt(String),
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+impl ServerError {
+    /// Fatal errors mean the member cannot safely continue serving.
+    pub fn is_fatal(&self) -> bool {
+        match self {
+            ServerError::Wal(_)
+            | ServerError::Raft(_)
+            | ServerError::DataDir { .. }
+            | ServerError::Corrupt(_)
+            | ServerError::Config(_) => true,
+            ServerError::Mvcc(e) => matches!(e, MvccError::Backend(..) | MvccError::Corrupt(..)),
+            _ => false,
+        }
+    }
+}
+
+pub type Result<T, E = ServerError> = std::result::Result<T, E>;

@@ -1,0 +1,212 @@
+//! Cluster membership: the members, persisted in the backend's Members bucket so a restart
+//! needs no `--initial-cluster`, and the raft configuration derived from them.
+
+use std::collections::BTreeMap;
+
+use etcd_api::etcdserverpb;
+use etcd_api::membershippb;
+use etcd_mvcc::{Backend, Bucket, WriteBatch};
+use parking_lot::RwLock;
+use prost::Message as _;
+use raft::eraftpb::ConfState;
+
+use crate::error::{Result, ServerError};
+
+/// One member as the cluster knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub id: u64,
+    /// Empty until the member publishes itself (known from `--initial-cluster` at bootstrap).
+    pub name: String,
+    pub peer_urls: Vec<String>,
+    /// Empty until the member publishes itself.
+    pub client_urls: Vec<String>,
+    pub is_learner: bool,
+}
+
+impl Member {
+    pub fn to_pb(&self) -> etcdserverpb::Member {
+        etcdserverpb::Member {
+            id: self.id,
+            name: self.name.clone(),
+            peer_ur_ls: self.peer_urls.clone(),
+            client_ur_ls: self.client_urls.clone(),
+            is_learner: self.is_learner,
+        }
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        membershippb::Member {
+            id: self.id,
+            raft_attributes: Some(membershippb::RaftAttributes {
+                peer_urls: self.peer_urls.clone(),
+                is_learner: self.is_learner,
+            }),
+            member_attributes: Some(membershippb::Attributes {
+                name: self.name.clone(),
+                client_urls: self.client_urls.clone(),
+            }),
+        }
+        .encode_to_vec()
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Member> {
+        let m = membershippb::Member::decode(bytes)
+            .map_err(|e| ServerError::Corrupt(format!("undecodable member record: {e}")))?;
+        let raft = m.raft_attributes.unwrap_or_default();
+        let attrs = m.member_attributes.unwrap_or_default();
+        Ok(Member {
+            id: m.id,
+            name: attrs.name,
+            peer_urls: raft.peer_urls,
+            client_urls: attrs.client_urls,
+            is_learner: raft.is_learner,
+        })
+    }
+}
+
+const CONF_STATE_KEY: &[u8] = b"confState";
+const CLUSTER_ID_KEY: &[u8] = b"clusterID";
+
+/// The members of the cluster. Changed only by the apply loop.
+#[derive(Debug)]
+pub struct Membership {
+    cluster_id: u64,
+    local_id: u64,
+    members: RwLock<BTreeMap<u64, Member>>,
+}
+
+impl Membership {
+    pub fn new(cluster_id: u64, local_id: u64, members: Vec<Member>) -> Self {
+        Membership {
+            cluster_id,
+            local_id,
+            members: RwLock::new(members.into_iter().map(|m| (m.id, m)).collect()),
+        }
+    }
+
+    /// Loads what [`Membership::save_all`] stored.
+    pub fn load(backend: &dyn Backend, local_id: u64) -> Result<Self> {
+        let cid = backend
+            .get(Bucket::Cluster, CLUSTER_ID_KEY)?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+            .map(u64::from_be_bytes)
+            .ok_or_else(|| ServerError::Corrupt("backend has no cluster ID".into()))?;
+        let mut members = Vec::new();
+        for (_, v) in backend.scan(Bucket::Members, b"", None, None)? {
+            members.push(Member::decode(&v)?);
+        }
+        Ok(Membership::new(cid, local_id, members))
+    }
+
+    /// Adds every member, the cluster ID and the raft configuration to `batch`.
+    pub fn save_all(&self, batch: &mut WriteBatch) {
+        batch.put(
+            Bucket::Cluster,
+            CLUSTER_ID_KEY.to_vec(),
+            self.cluster_id.to_be_bytes().to_vec(),
+        );
+        for m in self.members.read().values() {
+            batch.put(Bucket::Members, m.id.to_be_bytes().to_vec(), m.encode());
+        }
+        save_conf_state(batch, &self.conf_state());
+    }
+
+    pub fn cluster_id(&self) -> u64 {
+        self.cluster_id
+    }
+
+    pub fn local_id(&self) -> u64 {
+        self.local_id
+    }
+
+    pub fn member(&self, id: u64) -> Option<Member> {
+        self.members.read().get(&id).cloned()
+    }
+
+    pub fn members(&self) -> Vec<Member> {
+        self.members.read().values().cloned().collect()
+    }
+
+    pub fn members_pb(&self) -> Vec<etcdserverpb::Member> {
+        self.members.read().values().map(Member::to_pb).collect()
+    }
+
+    /// Records a member's published name and client URLs (ClusterMemberAttrSetRequest).
+    pub fn set_attributes(
+        &self,
+        id: u64,
+        name: String,
+        client_urls: Vec<String>,
+        batch: &mut WriteBatch,
+    ) -> bool {
+        let mut members = self.members.write();
+        let Some(m) = members.get_mut(&id) else {
+            return false;
+        };
+        m.name = name;
+        m.client_urls = client_urls;
+        batch.put(Bucket::Members, id.to_be_bytes().to_vec(), m.encode());
+        true
+    }
+
+    /// The raft configuration: voters and learners.
+    pub fn conf_state(&self) -> ConfState {
+        let members = self.members.read();
+        let voters = members
+            .values()
+            .filter(|m| !m.is_learner)
+            .map(|m| m.id)
+            .collect::<Vec<_>>();
+        let learners = members
+            .values()
+            .filter(|m| m.is_learner)
+            .map(|m| m.id)
+            .collect::<Vec<_>>();
+        ConfState::from((voters, learners))
+    }
+}
+
+/// Stores the raft configuration as of the batch's consistent index.
+pub fn save_conf_state(batch: &mut WriteBatch, cs: &ConfState) {
+    use protobuf::Message as _;
+    if let Ok(bytes) = cs.write_to_bytes() {
+        batch.put(Bucket::Meta, CONF_STATE_KEY.to_vec(), bytes);
+    }
+}
+
+/// The raft configuration as of the backend's consistent index.
+pub fn load_conf_state(backend: &dyn Backend) -> Result<ConfState> {
+    use protobuf::Message as _;
+    let bytes = backend
+        .get(Bucket::Meta, CONF_STATE_KEY)?
+        .ok_or_else(|| ServerError::Corrupt("backend has no raft configuration".into()))?;
+    ConfState::parse_from_bytes(&bytes)
+        .map_err(|e| ServerError::Corrupt(format!("undecodable raft configuration: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etcd_mvcc::MemBackend;
+
+    #[test]
+    fn members_round_trip_through_the_backend() {
+        let backend = MemBackend::new();
+        let m = Member {
+            id: 7,
+            name: "a".into(),
+            peer_urls: vec!["http://p:1".into()],
+            client_urls: vec![],
+            is_learner: false,
+        };
+        let ms = Membership::new(99, 7, vec![m.clone()]);
+        let mut batch = WriteBatch::default();
+        ms.save_all(&mut batch);
+        backend.write(batch).unwrap();
+        let loaded = Membership::load(&backend, 7).unwrap();
+        assert_eq!(loaded.cluster_id(), 99);
+        assert_eq!(loaded.members(), vec![m]);
+        assert_eq!(load_conf_state(&backend).unwrap().voters, vec![7]);
+    }
+}

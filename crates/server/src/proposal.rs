@@ -1,0 +1,177 @@
+//! The proposal pipeline (etcd's processInternalRaftRequestOnce): gap check, request ID,
+//! auth info, size check, waiter, propose under the request timeout, wait for the result.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use etcd_api::etcdserverpb::{InternalRaftRequest, RequestHeader};
+use etcd_api::membershippb::{Attributes, ClusterMemberAttrSetRequest};
+use prost::Message as _;
+use tokio::time::{Instant, sleep_until};
+
+use crate::error::{Result, ServerError};
+use crate::ids::id_hex;
+use crate::metrics as m;
+use crate::raft_loop::RaftMsg;
+use crate::server::EtcdServer;
+use crate::wait::{Applied, ApplyResult};
+
+/// Proposals are refused while the apply loop is this far behind the commit index.
+pub const MAX_APPLY_GAP: u64 = 5000;
+
+/// Who is asking, for permission checks at apply time (filled by the auth layer).
+#[derive(Clone, Debug, Default)]
+pub struct AuthInfo {
+    pub username: String,
+    pub revision: u64,
+}
+
+/// Decrements the pending gauge however the proposal ends.
+struct Pending;
+
+impl Pending {
+    fn new() -> Self {
+        metrics::gauge!(m::PROPOSALS_PENDING).increment(1.0);
+        Pending
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        metrics::gauge!(m::PROPOSALS_PENDING).decrement(1.0);
+    }
+}
+
+impl EtcdServer {
+    /// Proposes `req` through raft and returns what applying it produced.
+    pub async fn propose(&self, mut req: InternalRaftRequest, auth: &AuthInfo) -> Result<Applied> {
+        let applied = self.state.applied();
+        let committed = self.state.committed();
+        if committed > applied + MAX_APPLY_GAP {
+            return Err(ServerError::TooManyRequests {
+                committed,
+                applied,
+                gap: MAX_APPLY_GAP,
+            });
+        }
+        let id = self.reqid.next();
+        req.header = Some(RequestHeader {
+            id,
+            username: auth.username.clone(),
+            auth_revision: auth.revision,
+        });
+        let size = req.encoded_len();
+        if size > self.cfg.max_request_bytes {
+            return Err(ServerError::RequestTooLarge {
+                size,
+                limit: self.cfg.max_request_bytes,
+            });
+        }
+        let _pending = Pending::new();
+        let result = self.propose_and_wait(id, &req).await;
+        if result.is_err() {
+            metrics::counter!(m::PROPOSALS_FAILED).increment(1);
+        }
+        result
+    }
+
+    async fn propose_and_wait(&self, id: u64, req: &InternalRaftRequest) -> ApplyResult {
+        let deadline = Instant::now() + self.cfg.request_timeout();
+        loop {
+            self.wait_for_leader(deadline).await?;
+            let rx = self.waiters.register(id);
+            if self
+                .raft_tx
+                .send(RaftMsg::Propose {
+                    id,
+                    data: req.encode_to_vec(),
+                })
+                .is_err()
+            {
+                self.waiters.cancel(id);
+                return Err(ServerError::Stopped);
+            }
+            tokio::select! {
+                r = rx => match r {
+                    // No leader when it reached raft: nothing was appended, so retry.
+                    Ok(Err(ServerError::ProposalDropped)) => {
+                        let backoff = Instant::now() + Duration::from_millis(10);
+                        sleep_until(backoff.min(deadline)).await;
+                        continue;
+                    }
+                    Ok(result) => return result,
+                    Err(_) => return Err(ServerError::Stopped),
+                },
+                _ = sleep_until(deadline) => {
+                    self.waiters.cancel(id);
+                    return Err(ServerError::Timeout);
+                }
+                _ = self.state.wait_stopped() => {
+                    self.waiters.cancel(id);
+                    return Err(ServerError::Stopped);
+                }
+            }
+        }
+    }
+
+    /// Waits until some member is leader, or the deadline passes (then: timed out).
+    async fn wait_for_leader(&self, deadline: Instant) -> Result<()> {
+        if self.state.leader() != 0 {
+            return Ok(());
+        }
+        tokio::select! {
+            ok = self.state.wait_leader() => if ok { Ok(()) } else { Err(ServerError::Stopped) },
+            _ = sleep_until(deadline) => Err(ServerError::Timeout),
+        }
+    }
+
+    /// Waits until a read started now can be served from the local store.
+    pub async fn linearizable_read_notify(&self) -> Result<()> {
+        self.reads
+            .wait_linearizable(self.cfg.request_timeout())
+            .await
+    }
+
+    /// Publishes this member's name and client URLs through raft, retrying until it
+    /// succeeds or the member stops.
+    pub(crate) async fn publish(self: Arc<Self>) {
+        let attrs = Attributes {
+            name: self.cfg.name.clone(),
+            client_urls: self.cfg.advertise_client_urls.clone(),
+        };
+        let req = InternalRaftRequest {
+            cluster_member_attr_set: Some(ClusterMemberAttrSetRequest {
+                member_id: self.member_id,
+                member_attributes: Some(attrs.clone()),
+            }),
+            ..Default::default()
+        };
+        loop {
+            if self.state.is_stopped() {
+                return;
+            }
+            match self.propose(req.clone(), &AuthInfo::default()).await {
+                Ok(_) => {
+                    tracing::info!(
+                        "local-member-id" = %id_hex(self.member_id),
+                        "local-member-attributes" = %format!("{{Name:{} ClientURLs:[{}]}}", attrs.name, attrs.client_urls.join(" ")),
+                        "cluster-id" = %id_hex(self.cluster_id),
+                        "publish-timeout" = ?self.cfg.request_timeout(),
+                        "published local member to cluster through raft"
+                    );
+                    self.state.set_published();
+                    return;
+                }
+                Err(ServerError::Stopped) => return,
+                Err(e) => {
+                    tracing::warn!(
+                        "local-member-id" = %id_hex(self.member_id),
+                        error = %e,
+                        "failed to publish local member to cluster through raft"
+                    );
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    }
+}

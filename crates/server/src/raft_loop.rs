@@ -1,0 +1,277 @@
+//! The raft loop: one thread owns the RawNode and the WAL. Each turn it takes every message
+//! that arrived since the last turn (proposals, peer messages, read requests), then handles
+//! one Ready: entries and hard state go to the WAL with ONE fdatasync (group commit) before
+//! any message that depends on them; committed entries go to the apply loop.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use etcd_wal::Wal;
+use protobuf::Message as _;
+use raft::eraftpb::{ConfState, Entry, Message};
+use raft::{RawNode, ReadState, StateRole};
+
+use crate::error::{Result, ServerError};
+use crate::ids::id_hex;
+use crate::metrics as m;
+use crate::node_state::NodeState;
+use crate::raft_log::RaftLog;
+use crate::wait::Waiters;
+
+/// Work for the raft loop.
+pub enum RaftMsg {
+    /// A client proposal; if raft drops it (no leader), its waiter gets `ProposalDropped`.
+    Propose { id: u64, data: Vec<u8> },
+    /// Ask for a read index; the answer arrives as a [`ReadState`] carrying `ctx`.
+    ReadIndex { ctx: Vec<u8> },
+    /// A message from a peer.
+    Step(Message),
+    /// The apply loop made the backend durable up to `index`: record a snapshot marker,
+    /// shorten the in-memory log and release WAL segments.
+    Snapshot {
+        index: u64,
+        term: u64,
+        conf_state: ConfState,
+    },
+}
+
+/// Sends raft messages to other members (the peer transport). Must not block.
+pub trait PeerSender: Send + Sync {
+    fn send(&self, msgs: Vec<Message>);
+}
+
+/// For a member with no peers.
+pub struct NoPeers;
+
+impl PeerSender for NoPeers {
+    fn send(&self, msgs: Vec<Message>) {
+        if !msgs.is_empty() {
+            tracing::debug!(
+                count = msgs.len(),
+                "dropping raft messages: no peer transport"
+            );
+        }
+    }
+}
+
+pub struct RaftLoop {
+    pub node: RawNode<RaftLog>,
+    pub wal: Wal,
+    pub rx: Receiver<RaftMsg>,
+    pub apply_tx: Sender<Vec<Entry>>,
+    pub read_tx: tokio::sync::mpsc::UnboundedSender<ReadState>,
+    pub state: Arc<NodeState>,
+    pub waiters: Arc<Waiters>,
+    pub peers: Arc<dyn PeerSender>,
+    pub tick: Duration,
+    pub catchup_entries: u64,
+}
+
+impl RaftLoop {
+    /// Runs until the member stops or a fatal error occurs.
+    pub fn run(mut self) {
+        if let Err(e) = self.run_inner() {
+            self.state.fail(e.to_string());
+        }
+        self.waiters.fail_all(|| ServerError::Stopped);
+    }
+
+    fn run_inner(&mut self) -> Result<()> {
+        let mut next_tick = Instant::now() + self.tick;
+        let mut applied_reported = self.state.applied();
+        loop {
+            if self.state.is_stopped() {
+                return Ok(());
+            }
+            let wait = next_tick.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(wait) {
+                Ok(msg) => self.handle(msg)?,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            }
+            // Everything that queued up while we were busy goes into the same Ready.
+            while let Ok(msg) = self.rx.try_recv() {
+                self.handle(msg)?;
+            }
+            let now = Instant::now();
+            if now >= next_tick {
+                self.node.tick();
+                next_tick += self.tick;
+                if next_tick < now {
+                    next_tick = now + self.tick;
+                }
+            }
+            let applied = self.state.applied();
+            if applied > applied_reported {
+                self.node.advance_apply_to(applied);
+                applied_reported = applied;
+            }
+            if self.node.has_ready() {
+                self.on_ready()?;
+            }
+        }
+    }
+
+    fn handle(&mut self, msg: RaftMsg) -> Result<()> {
+        match msg {
+            RaftMsg::Propose { id, data } => {
+                if let Err(e) = self.node.propose(vec![], data) {
+                    tracing::debug!(request_id = id, error = %e, "proposal dropped");
+                    self.waiters.trigger(id, Err(ServerError::ProposalDropped));
+                }
+            }
+            RaftMsg::ReadIndex { ctx } => self.node.read_index(ctx),
+            RaftMsg::Step(msg) => {
+                if let Err(e) = self.node.step(msg) {
+                    tracing::debug!(error = %e, "ignored raft message");
+                }
+            }
+            RaftMsg::Snapshot {
+                index,
+                term,
+                conf_state,
+            } => self.snapshot(index, term, conf_state)?,
+        }
+        Ok(())
+    }
+
+    fn on_ready(&mut self) -> Result<()> {
+        let mut rd = self.node.ready();
+        if let Some(ss) = rd.ss() {
+            self.on_soft_state(ss.leader_id, ss.raft_state);
+        }
+        if !rd.messages().is_empty() {
+            self.peers.send(rd.take_messages());
+        }
+        self.to_apply(rd.take_committed_entries())?;
+
+        let entries = rd.take_entries();
+        let hs = rd.hs().cloned();
+        if !entries.is_empty() || hs.is_some() {
+            let wal_entries = entries
+                .iter()
+                .map(to_wal_entry)
+                .collect::<Result<Vec<_>>>()?;
+            let wal_hs = hs.as_ref().map(|h| etcd_wal::HardState {
+                term: h.term,
+                vote: h.vote,
+                commit: h.commit,
+            });
+            self.wal.append(wal_hs.as_ref(), &wal_entries)?;
+            if rd.must_sync() {
+                let start = Instant::now();
+                self.wal.sync()?;
+                metrics::histogram!(m::WAL_FSYNC_SECONDS).record(start.elapsed().as_secs_f64());
+            }
+            let store = self.node.mut_store();
+            store.append(&entries).map_err(ServerError::Corrupt)?;
+            if let Some(hs) = hs {
+                self.state.set_term(hs.term);
+                self.state.set_committed(hs.commit);
+                metrics::gauge!(m::PROPOSALS_COMMITTED).set(hs.commit as f64);
+                store.set_hard_state(hs);
+            }
+        }
+        for rs in rd.take_read_states() {
+            let _ = self.read_tx.send(rs);
+        }
+        if !rd.persisted_messages().is_empty() {
+            self.peers.send(rd.take_persisted_messages());
+        }
+
+        let mut light = self.node.advance_append(rd);
+        if let Some(commit) = light.commit_index() {
+            self.node.mut_store().set_commit(commit);
+            self.state.set_committed(commit);
+            metrics::gauge!(m::PROPOSALS_COMMITTED).set(commit as f64);
+        }
+        if !light.messages().is_empty() {
+            self.peers.send(light.take_messages());
+        }
+        self.to_apply(light.take_committed_entries())?;
+        Ok(())
+    }
+
+    fn to_apply(&self, entries: Vec<Entry>) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.apply_tx
+            .send(entries)
+            .map_err(|_| ServerError::Stopped)
+    }
+
+    fn on_soft_state(&mut self, leader: u64, role: StateRole) {
+        let old = self.state.leader();
+        if leader != old {
+            let term = self.node.raft.term;
+            let me = id_hex(self.state.member_id);
+            if leader == 0 {
+                tracing::info!("raft.node: {me} lost leader {} at term {term}", id_hex(old));
+            } else if old == 0 {
+                tracing::info!(
+                    "raft.node: {me} elected leader {} at term {term}",
+                    id_hex(leader)
+                );
+            } else {
+                tracing::info!(
+                    "raft.node: {me} changed leader from {} to {} at term {term}",
+                    id_hex(old),
+                    id_hex(leader)
+                );
+            }
+            if leader != 0 {
+                metrics::counter!(m::LEADER_CHANGES).increment(1);
+            }
+            self.state.set_term(term);
+            self.state.set_leader(leader);
+        }
+        metrics::gauge!(m::HAS_LEADER).set(if leader != 0 { 1.0 } else { 0.0 });
+        metrics::gauge!(m::IS_LEADER).set(if role == StateRole::Leader { 1.0 } else { 0.0 });
+    }
+
+    fn snapshot(&mut self, index: u64, term: u64, conf_state: ConfState) -> Result<()> {
+        let conf = conf_state
+            .write_to_bytes()
+            .map_err(|e| ServerError::Corrupt(format!("cannot encode raft configuration: {e}")))?;
+        self.wal.save_snapshot(&etcd_wal::SnapshotMarker {
+            index,
+            term,
+            conf_state: conf,
+        })?;
+        let keep_from = index.saturating_sub(self.catchup_entries).max(1);
+        self.node.mut_store().compact(keep_from);
+        self.wal.release_to(index)?;
+        tracing::info!(
+            snapshot_index = index,
+            compact_index = keep_from,
+            "saved snapshot and released WAL segments it covers"
+        );
+        Ok(())
+    }
+}
+
+pub fn to_wal_entry(e: &Entry) -> Result<etcd_wal::Entry> {
+    let data = e.write_to_bytes().map_err(|err| {
+        ServerError::Corrupt(format!("cannot encode raft entry {}: {err}", e.index))
+    })?;
+    Ok(etcd_wal::Entry {
+        index: e.index,
+        term: e.term,
+        data,
+    })
+}
+
+pub fn from_wal_entry(e: &etcd_wal::Entry) -> Result<Entry> {
+    let entry = Entry::parse_from_bytes(&e.data).map_err(|err| {
+        ServerError::Corrupt(format!("undecodable raft entry {} in WAL: {err}", e.index))
+    })?;
+    if entry.index != e.index || entry.term != e.term {
+        return Err(ServerError::Corrupt(format!(
+            "WAL record {}/{} holds raft entry {}/{}",
+            e.index, e.term, entry.index, entry.term
+        )));
+    }
+    Ok(entry)
+}

@@ -1,0 +1,287 @@
+//! EtcdServer: starts the raft, apply and read loops over a bootstrapped data directory and
+//! serves requests through them.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use etcd_api::etcdserverpb::{ResponseHeader, StatusResponse};
+use etcd_mvcc::KvStore;
+use parking_lot::Mutex;
+use raft::RawNode;
+
+use crate::apply::ApplyLoop;
+use crate::bootstrap::bootstrap;
+use crate::config::ServerConfig;
+use crate::error::{Result, ServerError};
+use crate::ids::{RequestIdGenerator, id_hex};
+use crate::membership::Membership;
+use crate::metrics as m;
+use crate::node_state::NodeState;
+use crate::raft_logger;
+use crate::raft_loop::{NoPeers, PeerSender, RaftLoop, RaftMsg};
+use crate::read_index::{ReadLoop, ReadQueue};
+use crate::wait::Waiters;
+
+/// The etcd API version this server implements and reports (Status, /version).
+pub const SERVER_VERSION: &str = "3.5.0";
+/// The cluster version reported alongside it.
+pub const CLUSTER_VERSION: &str = "3.5.0";
+
+/// A running member.
+pub struct EtcdServer {
+    pub(crate) cfg: ServerConfig,
+    pub(crate) member_id: u64,
+    pub(crate) cluster_id: u64,
+    pub(crate) store: Arc<KvStore>,
+    pub(crate) membership: Arc<Membership>,
+    pub(crate) state: Arc<NodeState>,
+    pub(crate) waiters: Arc<Waiters>,
+    pub(crate) raft_tx: mpsc::Sender<RaftMsg>,
+    pub(crate) reqid: RequestIdGenerator,
+    pub(crate) reads: Arc<ReadQueue>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for EtcdServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EtcdServer")
+            .field("member_id", &id_hex(self.member_id))
+            .finish_non_exhaustive()
+    }
+}
+
+impl EtcdServer {
+    /// Opens or creates the data directory and starts the member's loops. Must be called
+    /// inside a tokio runtime. The member then elects a leader and publishes itself.
+    pub fn start(cfg: ServerConfig) -> Result<Arc<EtcdServer>> {
+        Self::start_with_peers(cfg, Arc::new(NoPeers))
+    }
+
+    pub fn start_with_peers(
+        cfg: ServerConfig,
+        peers: Arc<dyn PeerSender>,
+    ) -> Result<Arc<EtcdServer>> {
+        m::describe();
+        let boot = bootstrap(&cfg)?;
+        let member_id = boot.member_id;
+        let raft_cfg = raft::Config {
+            id: member_id,
+            election_tick: cfg.election_ticks(),
+            heartbeat_tick: 1,
+            applied: boot.applied,
+            max_size_per_msg: 1024 * 1024,
+            max_inflight_msgs: 512,
+            check_quorum: true,
+            pre_vote: cfg.pre_vote,
+            ..Default::default()
+        };
+        raft_cfg.validate()?;
+        let term = boot.log.hard_state().term;
+        let committed = boot.log.hard_state().commit;
+        let mut node = RawNode::new(&raft_cfg, boot.log, &raft_logger::logger())?;
+        let sole_voter = {
+            let cs = boot.membership.conf_state();
+            cs.voters == [member_id] && cs.learners.is_empty()
+        };
+        if sole_voter {
+            // Nobody to wait for: become leader now instead of after an election timeout.
+            node.campaign()?;
+        }
+
+        let state = Arc::new(NodeState::new(member_id, boot.applied, committed, term));
+        let waiters = Arc::new(Waiters::default());
+        let (raft_tx, raft_rx) = mpsc::channel();
+        let (apply_tx, apply_rx) = mpsc::channel();
+        let (read_tx, read_rx) = tokio::sync::mpsc::unbounded_channel();
+        let reads = Arc::new(ReadQueue::default());
+
+        let raft_loop = RaftLoop {
+            node,
+            wal: boot.wal,
+            rx: raft_rx,
+            apply_tx,
+            read_tx,
+            state: state.clone(),
+            waiters: waiters.clone(),
+            peers,
+            tick: cfg.heartbeat,
+            catchup_entries: cfg.snapshot_catchup_entries,
+        };
+        let apply_loop = ApplyLoop {
+            rx: apply_rx,
+            store: boot.store.clone(),
+            membership: boot.membership.clone(),
+            waiters: waiters.clone(),
+            state: state.clone(),
+            raft_tx: raft_tx.clone(),
+            snapshot_count: cfg.snapshot_count.max(1),
+            snapshot_index: boot.snapshot_index,
+        };
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.to_string())
+                .spawn(f)
+                .map_err(|source| ServerError::DataDir {
+                    path: name.to_string(),
+                    source,
+                })
+        };
+        let threads = vec![
+            spawn("raft", Box::new(move || raft_loop.run()))?,
+            spawn("apply", Box::new(move || apply_loop.run()))?,
+        ];
+        tokio::spawn(
+            ReadLoop {
+                queue: reads.clone(),
+                read_rx,
+                raft_tx: raft_tx.clone(),
+                state: state.clone(),
+                request_timeout: cfg.request_timeout(),
+            }
+            .run(),
+        );
+
+        metrics::gauge!(m::SERVER_ID, "server_id" => id_hex(member_id)).set(1.0);
+        metrics::gauge!(m::SERVER_VERSION, "server_version" => SERVER_VERSION).set(1.0);
+        metrics::gauge!(m::CLUSTER_VERSION, "cluster_version" => CLUSTER_VERSION).set(1.0);
+        metrics::gauge!(m::QUOTA_BACKEND_BYTES).set(cfg.quota_bytes() as f64);
+
+        let server = Arc::new(EtcdServer {
+            member_id,
+            cluster_id: boot.cluster_id,
+            store: boot.store,
+            membership: boot.membership,
+            state,
+            waiters,
+            raft_tx,
+            reqid: RequestIdGenerator::new(member_id),
+            reads,
+            threads: Mutex::new(threads),
+            cfg,
+        });
+        tracing::info!(
+            "local-member-id" = %id_hex(member_id),
+            "cluster-id" = %id_hex(server.cluster_id),
+            "server-version" = SERVER_VERSION,
+            "started etcd server"
+        );
+        tokio::spawn(server.clone().publish());
+        Ok(server)
+    }
+
+    pub fn member_id(&self) -> u64 {
+        self.member_id
+    }
+
+    pub fn cluster_id(&self) -> u64 {
+        self.cluster_id
+    }
+
+    /// Current leader, 0 if none.
+    pub fn leader(&self) -> u64 {
+        self.state.leader()
+    }
+
+    pub fn term(&self) -> u64 {
+        self.state.term()
+    }
+
+    pub fn applied_index(&self) -> u64 {
+        self.state.applied()
+    }
+
+    pub fn committed_index(&self) -> u64 {
+        self.state.committed()
+    }
+
+    pub fn config(&self) -> &ServerConfig {
+        &self.cfg
+    }
+
+    pub fn store(&self) -> &Arc<KvStore> {
+        &self.store
+    }
+
+    pub fn membership(&self) -> &Arc<Membership> {
+        &self.membership
+    }
+
+    /// Resolves once the member has published itself and can serve clients; returns false
+    /// if it stopped first.
+    pub async fn ready(&self) -> bool {
+        tokio::select! {
+            ok = self.state.wait_published() => ok,
+            _ = self.state.wait_stopped() => false,
+        }
+    }
+
+    /// Resolves once the member has stopped (by [`EtcdServer::stop`] or a fatal error).
+    pub async fn stopped(&self) {
+        self.state.wait_stopped().await;
+    }
+
+    /// The fatal error the member stopped on, if any.
+    pub fn fatal_error(&self) -> Option<String> {
+        self.state.fatal_error()
+    }
+
+    /// Stops the loops and waits for them; what was applied is synced to the backend.
+    pub async fn stop(&self) {
+        self.state.stop();
+        let threads: Vec<JoinHandle<()>> = std::mem::take(&mut *self.threads.lock());
+        let _ = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        })
+        .await;
+        self.waiters.fail_all(|| ServerError::Stopped);
+    }
+
+    /// Hands a raft message from a peer to the raft loop (the peer transport's entry point).
+    pub fn process(&self, msg: raft::eraftpb::Message) -> Result<()> {
+        self.raft_tx
+            .send(RaftMsg::Step(msg))
+            .map_err(|_| ServerError::Stopped)
+    }
+
+    /// The header of every response: who answers, at which revision and term.
+    pub fn header(&self, revision: i64) -> ResponseHeader {
+        ResponseHeader {
+            cluster_id: self.cluster_id,
+            member_id: self.member_id,
+            revision,
+            raft_term: self.state.term(),
+        }
+    }
+
+    /// Fills in the member fields of a header mvcc started (keeping its revision).
+    pub(crate) fn fill_header(&self, header: &mut Option<ResponseHeader>) {
+        let revision = match header {
+            Some(h) if h.revision != 0 => h.revision,
+            _ => self.store.current_revision(),
+        };
+        *header = Some(self.header(revision));
+    }
+
+    /// Maintenance.Status.
+    pub fn status(&self) -> StatusResponse {
+        let backend = self.store.backend();
+        StatusResponse {
+            header: Some(self.header(self.store.current_revision())),
+            version: SERVER_VERSION.to_string(),
+            db_size: backend.size_bytes() as i64,
+            leader: self.state.leader(),
+            raft_index: self.state.committed(),
+            raft_term: self.state.term(),
+            raft_applied_index: self.state.applied(),
+            errors: vec![],
+            db_size_in_use: backend.size_in_use_bytes() as i64,
+            is_learner: self.state.is_learner(),
+            storage_version: CLUSTER_VERSION.to_string(),
+            db_size_quota: self.cfg.quota_bytes() as i64,
+            downgrade_info: None,
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! The gRPC services of the etcd v3 API, and the router that serves them. Services whose
+//! RPCs belong to later work answer `Unimplemented` (tonic's default for unknown paths).
+
+mod cluster;
+mod kv;
+mod maintenance;
+
+use std::sync::Arc;
+
+use etcd_api::etcdserverpb::{
+    cluster_server::ClusterServer, kv_server::KvServer, maintenance_server::MaintenanceServer,
+};
+use tonic::service::Routes;
+
+use crate::server::EtcdServer;
+
+/// gRPC leaves this much room above `--max-request-bytes` so the server, not the codec,
+/// answers "request is too large" for requests just over the limit (etcd's grpcOverheadBytes).
+pub const GRPC_OVERHEAD_BYTES: usize = 512 * 1024;
+
+/// Every client-facing gRPC service of the member.
+pub fn grpc_routes(server: Arc<EtcdServer>) -> Routes {
+    let max_recv = server.config().max_request_bytes + GRPC_OVERHEAD_BYTES;
+    let kv = KvServer::new(kv::KvService(server.clone()))
+        .max_decoding_message_size(max_recv)
+        .max_encoding_message_size(usize::MAX);
+    let maintenance = MaintenanceServer::new(maintenance::MaintenanceService(server.clone()))
+        .max_decoding_message_size(max_recv)
+        .max_encoding_message_size(usize::MAX);
+    let cluster = ClusterServer::new(cluster::ClusterService(server))
+        .max_decoding_message_size(max_recv)
+        .max_encoding_message_size(usize::MAX);
+    Routes::new(kv)
+        .add_service(maintenance)
+        .add_service(cluster)
+}
+
+/// The auth info of a request, from its token (filled in by the auth work).
+fn auth_of<T>(_req: &tonic::Request<T>) -> crate::proposal::AuthInfo {
+    crate::proposal::AuthInfo::default()
+}
