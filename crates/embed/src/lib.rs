@@ -1,1 +1,14 @@
-//! etcd's configuration (flags, ETCD_* env, YAML) and the wiring that starts a member
+//! Embedding etcd: the configuration a member starts from and the wiring that starts it
+//! (listeners, server, client and peer serving), as etcd's `embed` package.
+
+mod authority_fix_stream;
+pub mod config;
+mod error;
+mod hpack_authority;
+mod http;
+pub mod logging;
+mod serve;
+mod start;
+
+pub use error::EmbedError;
+pub use start::{Etcd, server_config, start, url_string};

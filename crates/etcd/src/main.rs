@@ -1,3 +1,94 @@
-//! The etcd binary
+//! The `etcd` binary: parse etcd's flags, start a member, stop it gracefully on SIGTERM or
+//! SIGINT.
 
-fn main() {}
+use std::process::ExitCode;
+
+use etcd_embed::config::{self, ParseOutcome};
+use etcd_embed::{logging, start};
+use tokio::signal::unix::{SignalKind, signal};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let (cfg, notices) = match config::parse(&args, &env) {
+        Ok(ParseOutcome::Run { config, notices }) => (config, notices),
+        Ok(ParseOutcome::Help(text)) => {
+            println!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(ParseOutcome::Version) => {
+            println!("etcd Version: {}", etcd_server::SERVER_VERSION);
+            println!(
+                "Git SHA: {}",
+                option_env!("GIT_SHA").unwrap_or("Not provided")
+            );
+            println!("Rust implementation: {}", env!("CARGO_PKG_VERSION"));
+            println!(
+                "OS/Arch: {}/{}",
+                std::env::consts::OS,
+                std::env::consts::ARCH
+            );
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    if let Err(e) = logging::init(&cfg.log_level, &cfg.log_outputs) {
+        eprintln!("{e}");
+        return ExitCode::FAILURE;
+    }
+    for n in &notices {
+        tracing::info!("{n}");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(cfg))
+}
+
+async fn run(cfg: config::Config) -> ExitCode {
+    let (mut term, mut int) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(t), Ok(i)) => (t, i),
+        _ => {
+            tracing::error!("cannot install signal handlers");
+            return ExitCode::FAILURE;
+        }
+    };
+    let etcd = match start(cfg).await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(error = %e, "failed to start etcd");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = tokio::select! {
+        _ = term.recv() => {
+            tracing::info!(signal = "TERM", "received signal; shutting down");
+            ExitCode::SUCCESS
+        }
+        _ = int.recv() => {
+            tracing::info!(signal = "INT", "received signal; shutting down");
+            ExitCode::SUCCESS
+        }
+        _ = etcd.stopped() => {
+            let reason = etcd.server.fatal_error().unwrap_or_else(|| "stopped".into());
+            tracing::error!(error = %reason, "etcd stopped");
+            ExitCode::FAILURE
+        }
+    };
+    etcd.close().await;
+    tracing::info!("stopped etcd server");
+    code
+}

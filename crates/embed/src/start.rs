@@ -1,0 +1,248 @@
+//! Starting a member as etcd's StartEtcd does: listeners first (every one already opened is
+//! closed again if a later one fails), then the server, then serving peers and clients.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use etcd_server::{EtcdServer, ServerConfig, grpc_routes, id_hex};
+use etcd_transport::{ListenOptions, Listener};
+use parking_lot::Mutex;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use url::Url;
+
+use crate::config::{ClusterState, Config};
+use crate::error::EmbedError;
+use crate::{http, serve};
+
+/// A running member and its listeners.
+pub struct Etcd {
+    pub server: Arc<EtcdServer>,
+    client_urls: Vec<Url>,
+    peer_urls: Vec<Url>,
+    metrics_urls: Vec<Url>,
+    shutdown: watch::Sender<bool>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// A URL as etcd prints it: no trailing slash after the authority.
+pub fn url_string(u: &Url) -> String {
+    let s = u.as_str();
+    if u.path() == "/" {
+        s.trim_end_matches('/').to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+fn url_strings(urls: &[Url]) -> Vec<String> {
+    urls.iter().map(url_string).collect()
+}
+
+/// The server's view of the configuration.
+pub fn server_config(cfg: &Config) -> Result<ServerConfig, EmbedError> {
+    let initial_cluster = cfg
+        .initial_cluster_members()?
+        .into_iter()
+        .map(|(name, urls)| (name, url_strings(&urls)))
+        .collect();
+    Ok(ServerConfig {
+        name: cfg.name.clone(),
+        data_dir: cfg.data_dir.clone(),
+        wal_dir: cfg.wal_dir_or_default(),
+        initial_cluster,
+        new_cluster: cfg.initial_cluster_state == ClusterState::New,
+        initial_cluster_token: cfg.initial_cluster_token.clone(),
+        advertise_client_urls: url_strings(&cfg.advertise_client_urls),
+        advertise_peer_urls: url_strings(&cfg.initial_advertise_peer_urls),
+        snapshot_count: cfg.snapshot_count,
+        snapshot_catchup_entries: cfg.snapshot_catchup_entries,
+        heartbeat: cfg.heartbeat_interval,
+        election_timeout: cfg.election_timeout,
+        max_request_bytes: cfg.max_request_bytes as usize,
+        max_txn_ops: cfg.max_txn_ops as usize,
+        quota_backend_bytes: cfg.quota_backend_bytes.max(0) as u64,
+        pre_vote: cfg.pre_vote,
+        strict_reconfig_check: cfg.strict_reconfig_check,
+        backend_cache_bytes: 64 << 20,
+        wal_segment_size: 64 << 20,
+    })
+}
+
+fn listen_options(cfg: &Config, tls: Option<etcd_transport::TlsInfo>) -> ListenOptions {
+    ListenOptions {
+        reuse_port: cfg.socket_reuse_port,
+        reuse_address: true,
+        tls: tls.filter(|t| !t.is_empty()),
+        ..ListenOptions::default()
+    }
+}
+
+/// Binds every URL; on the first failure the ones already bound are dropped (closed).
+async fn bind_all(
+    urls: &[Url],
+    opts: &ListenOptions,
+    what: &str,
+) -> Result<Vec<Listener>, EmbedError> {
+    let mut listeners = Vec::with_capacity(urls.len());
+    for u in urls {
+        match Listener::bind(u, opts).await {
+            Ok(l) => listeners.push(l),
+            Err(e) => {
+                tracing::error!(error = %e, url = %url_string(u), "failed to listen on {what} URL");
+                drop(listeners);
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(listeners)
+}
+
+/// Starts a member from a validated configuration.
+pub async fn start(cfg: Config) -> Result<Etcd, EmbedError> {
+    cfg.validate()?;
+    tracing::info!(
+        "etcd-version" = etcd_server::SERVER_VERSION,
+        "name" = %cfg.name,
+        "data-dir" = %cfg.data_dir.display(),
+        "starting an etcd server"
+    );
+
+    // Peer listeners first, as etcd: warn on TLS files given for plain-http URLs.
+    for u in &cfg.listen_peer_urls {
+        if u.scheme() == "http" && !cfg.peer_tls.is_empty() {
+            tracing::warn!(
+                "listen-peer-url" = %url_string(u),
+                "scheme is HTTP while key and certificate files are present; ignoring key and certificate files"
+            );
+        }
+    }
+    let peer_listeners = bind_all(
+        &cfg.listen_peer_urls,
+        &listen_options(&cfg, Some(cfg.peer_tls.clone())),
+        "peer",
+    )
+    .await?;
+    for u in &cfg.listen_client_urls {
+        if u.scheme() == "http" && !cfg.client_tls.is_empty() {
+            tracing::warn!(
+                "listen-client-url" = %url_string(u),
+                "scheme is HTTP while key and certificate files are present; ignoring key and certificate files"
+            );
+        }
+    }
+    let client_listeners = bind_all(
+        &cfg.listen_client_urls,
+        &listen_options(&cfg, Some(cfg.client_tls.clone())),
+        "client",
+    )
+    .await?;
+    let metrics_listeners = bind_all(
+        &cfg.listen_metrics_urls,
+        &listen_options(&cfg, None),
+        "metrics",
+    )
+    .await?;
+
+    http::metrics_handle();
+    let server = EtcdServer::start(server_config(&cfg)?)?;
+
+    let peer_urls: Vec<Url> = peer_listeners.iter().map(Listener::bound_url).collect();
+    let client_urls: Vec<Url> = client_listeners.iter().map(Listener::bound_url).collect();
+    let metrics_urls: Vec<Url> = metrics_listeners.iter().map(Listener::bound_url).collect();
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+
+    let peer_router = axum::Router::new().route("/version", axum::routing::get(http::version));
+    for l in peer_listeners {
+        tasks.push(serve::serve(l, peer_router.clone(), shutdown_rx.clone()));
+    }
+    for l in metrics_listeners {
+        tasks.push(serve::serve(
+            l,
+            http::routes(server.clone()),
+            shutdown_rx.clone(),
+        ));
+    }
+    tracing::info!(
+        "local-member-id" = %id_hex(server.member_id()),
+        "initial-advertise-peer-urls" = ?url_strings(&cfg.initial_advertise_peer_urls),
+        "listen-peer-urls" = ?url_strings(&peer_urls),
+        "advertise-client-urls" = ?url_strings(&cfg.advertise_client_urls),
+        "listen-client-urls" = ?url_strings(&client_urls),
+        "listen-metrics-urls" = ?url_strings(&metrics_urls),
+        "now serving peer/client/metrics"
+    );
+
+    // Clients are served once the member has published itself, as etcd does.
+    let client_router = grpc_routes(server.clone())
+        .into_axum_router()
+        .merge(http::routes(server.clone()));
+    {
+        let server = server.clone();
+        let shutdown_rx = shutdown_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            if !server.ready().await {
+                return;
+            }
+            let mut serving = Vec::new();
+            for l in client_listeners {
+                let url = l.bound_url();
+                serving.push(serve::serve(l, client_router.clone(), shutdown_rx.clone()));
+                tracing::info!("ready to serve client requests");
+                if matches!(url.scheme(), "http" | "unix") {
+                    tracing::info!(
+                        address = %url.host_str().map(|h| format!("{h}:{}", url.port().unwrap_or(0))).unwrap_or_else(|| url.path().to_string()),
+                        "serving client traffic insecurely; this is strongly discouraged!"
+                    );
+                }
+            }
+            for s in serving {
+                let _ = s.await;
+            }
+        }));
+    }
+
+    Ok(Etcd {
+        server,
+        client_urls,
+        peer_urls,
+        metrics_urls,
+        shutdown,
+        tasks: Mutex::new(tasks),
+    })
+}
+
+impl Etcd {
+    /// Client URLs with the real bound ports.
+    pub fn client_urls(&self) -> &[Url] {
+        &self.client_urls
+    }
+
+    pub fn peer_urls(&self) -> &[Url] {
+        &self.peer_urls
+    }
+
+    pub fn metrics_urls(&self) -> &[Url] {
+        &self.metrics_urls
+    }
+
+    /// Resolves when the member stops on its own (a fatal error).
+    pub async fn stopped(&self) {
+        self.server.stopped().await;
+    }
+
+    /// Graceful stop: stop accepting, let in-flight requests finish (bounded), stop the
+    /// member's loops and make the backend durable.
+    pub async fn close(&self) {
+        self.shutdown.send_replace(true);
+        let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut *self.tasks.lock());
+        let drain = async {
+            for t in tasks {
+                let _ = t.await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(10), drain).await;
+        self.server.stop().await;
+    }
+}
