@@ -1,0 +1,75 @@
+//! The plain-HTTP endpoints on the client port, as curl and monitoring see them.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use crate::support::Member;
+
+/// A minimal HTTP/1.1 GET: (status code, body).
+pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").expect("http response");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status code");
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = &rest[n + 2..];
+    }
+    out
+}
+
+#[test]
+fn version_health_and_metrics() {
+    let m = Member::start(&[]);
+    let (code, body) = http_get(m.client_port, "/version");
+    assert_eq!(code, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["etcdserver"], etcd_server::SERVER_VERSION);
+    assert_eq!(v["etcdcluster"], etcd_server::CLUSTER_VERSION);
+
+    let (code, body) = http_get(m.client_port, "/health");
+    assert_eq!(code, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["health"], "true");
+
+    let (code, body) = http_get(m.client_port, "/metrics");
+    assert_eq!(code, 200);
+    for needle in [
+        "etcd_server_has_leader 1",
+        "etcd_server_is_leader 1",
+        "etcd_disk_wal_fsync_duration_seconds_bucket",
+        "etcd_server_proposals_committed_total",
+        "etcd_server_proposals_applied_total",
+        "etcd_server_proposals_pending",
+        "etcd_mvcc_db_total_size_in_bytes",
+    ] {
+        assert!(body.contains(needle), "/metrics lacks {needle}:\n{body}");
+    }
+}

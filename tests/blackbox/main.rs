@@ -1,0 +1,12 @@
+//! Black-box tests: the real `etcd` binary, driven as users drive it (etcdctl, the
+//! etcd-client crate, plain HTTP, signals and kill -9).
+
+mod support;
+
+mod client_kv;
+mod crash;
+mod etcdctl_kv;
+mod flags;
+mod http_endpoints;
+mod limits;
+mod wal_repair;
