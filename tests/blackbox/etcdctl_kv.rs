@@ -124,7 +124,15 @@ fn etcdctl_kv_session() {
     assert_eq!(st["raftIndex"], st["raftAppliedIndex"]);
     assert!(st["dbSize"].as_u64().unwrap() > 0);
 
-    let health = run(&["endpoint", "health"]);
+    // etcdctl 3.4 prints the health line on stderr.
+    let out = ctl(&ctlbin, &ep, &["endpoint", "health"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let health =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(
         health.starts_with(&format!("{ep} is healthy: successfully committed proposal")),
         "{health}"
