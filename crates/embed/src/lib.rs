@@ -11,4 +11,4 @@ mod serve;
 mod start;
 
 pub use error::EmbedError;
-pub use start::{Etcd, server_config, start, url_string};
+pub use start::{Etcd, server_config, start};

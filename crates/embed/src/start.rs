@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use crate::config::{ClusterState, Config};
+use crate::config::{ClusterState, Config, url_string};
 use crate::error::EmbedError;
 use crate::{http, serve};
 
@@ -23,16 +23,6 @@ pub struct Etcd {
     metrics_urls: Vec<Url>,
     shutdown: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
-}
-
-/// A URL as etcd prints it: no trailing slash after the authority.
-pub fn url_string(u: &Url) -> String {
-    let s = u.as_str();
-    if u.path() == "/" {
-        s.trim_end_matches('/').to_string()
-    } else {
-        s.to_string()
-    }
 }
 
 fn url_strings(urls: &[Url]) -> Vec<String> {
@@ -100,7 +90,11 @@ async fn bind_all(
 
 /// Starts a member from a validated configuration.
 pub async fn start(cfg: Config) -> Result<Etcd, EmbedError> {
-    cfg.validate()?;
+    if etcd_wal::Wal::exists(&cfg.wal_dir_or_default()) {
+        cfg.validate_restart()?;
+    } else {
+        cfg.validate()?;
+    }
     tracing::info!(
         "etcd-version" = etcd_server::SERVER_VERSION,
         "name" = %cfg.name,

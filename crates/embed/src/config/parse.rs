@@ -3,15 +3,12 @@
 
 use std::path::Path;
 
-use url::Url;
-
 use super::argv::{self, ArgsOutcome};
 use super::env;
 use super::error::ConfigError;
 use super::finalize::finalize;
 use super::help::help_text;
 use super::settings::Config;
-use super::urls::url_string;
 use super::values::go_quote;
 use super::yaml;
 
@@ -77,23 +74,14 @@ pub fn parse(args: &[String], env: &[(String, String)]) -> Result<ParseOutcome, 
     })
 }
 
-/// A member listening on explicit addresses must say which ones to advertise: the
-/// default advertised URLs (localhost) are dropped so that `validate` reports the
-/// missing flag (etcd's `missingAC`; the peer side only when the listen URLs differ
-/// from the default).
+/// A member listening for clients on explicit addresses must say which ones to
+/// advertise: the default advertised client URLs (localhost) are dropped so that
+/// `validate` reports the missing flag (etcd's `missingAC`). etcd has no such rule for
+/// peers: `--listen-peer-urls` alone keeps the default `--initial-advertise-peer-urls`.
 fn unset_unadvertised_defaults(cfg: &mut Config) {
     if cfg.is_set("listen-client-urls") && !cfg.is_set("advertise-client-urls") {
         cfg.advertise_client_urls.clear();
     }
-    let default_peer = cfg.listen_peer_urls.len() == 1 && is_default_peer(&cfg.listen_peer_urls[0]);
-    if cfg.is_set("listen-peer-urls") && !cfg.is_set("initial-advertise-peer-urls") && !default_peer
-    {
-        cfg.initial_advertise_peer_urls.clear();
-    }
-}
-
-fn is_default_peer(u: &Url) -> bool {
-    url_string(u) == "http://localhost:2380"
 }
 
 #[cfg(test)]
@@ -152,9 +140,11 @@ mod tests {
         let c = run(&["--listen-client-urls=http://10.0.0.1:2379"]);
         assert!(c.advertise_client_urls.is_empty());
         let c = run(&["--listen-peer-urls=http://10.0.0.1:2380"]);
-        assert!(c.initial_advertise_peer_urls.is_empty());
-        let c = run(&["--listen-peer-urls=http://localhost:2380"]);
-        assert_eq!(c.initial_advertise_peer_urls.len(), 1);
+        assert_eq!(
+            c.initial_advertise_peer_urls.len(),
+            1,
+            "etcd keeps the default peer URL"
+        );
     }
 
     #[test]

@@ -17,8 +17,18 @@ use super::values::{go_quote, parse_duration, parse_i64};
 const MAX_ELECTION_MS: u128 = 50_000;
 
 impl Config {
-    /// Checks the configuration the way etcd does before starting.
+    /// Checks the configuration the way etcd does before bootstrapping a member.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_restart()?;
+        if self.initial_cluster_state == ClusterState::New {
+            self.verify_bootstrap()?;
+        }
+        Ok(())
+    }
+
+    /// The checks that apply when the member restarts from an existing data directory:
+    /// the `--initial-cluster*` flags are ignored then, as etcd ignores them.
+    pub fn validate_restart(&self) -> Result<(), ConfigError> {
         self.validate_logging()?;
         for urls in [
             &self.listen_peer_urls,
@@ -56,11 +66,7 @@ impl Config {
                 unit: "",
             });
         }
-        self.validate_tls_versions()?;
-        if self.initial_cluster_state == ClusterState::New {
-            self.verify_bootstrap()?;
-        }
-        Ok(())
+        self.validate_tls_versions()
     }
 
     fn validate_logging(&self) -> Result<(), ConfigError> {
