@@ -66,10 +66,19 @@ impl EtcdServer {
 
     pub async fn txn(&self, req: TxnRequest, auth: &AuthInfo) -> Result<TxnResponse> {
         validate::check_txn(&req, self.cfg.max_txn_ops)?;
-        self.refuse_learner()?;
-        if !validate::is_txn_read_only(&req) {
-            self.check_quota(txn_cost(&req))?;
+        if validate::is_txn_read_only(&req) {
+            // Served locally like a range, after a ReadIndex unless every op is serializable.
+            if !is_txn_serializable(&req) {
+                self.refuse_learner()?;
+                self.linearizable_read_notify().await?;
+            }
+            metrics::counter!(m::MVCC_TXN_TOTAL).increment(1);
+            let mut resp = self.store.read_txn(&req)?;
+            self.fill_header(&mut resp.header);
+            return Ok(resp);
         }
+        self.refuse_learner()?;
+        self.check_quota(txn_cost(&req))?;
         let raft_req = InternalRaftRequest {
             txn: Some(req),
             ..Default::default()
@@ -122,6 +131,16 @@ impl EtcdServer {
         }
         Ok(())
     }
+}
+
+/// etcd's isTxnSerializable: every top-level op is a serializable range (vacuously true
+/// for a txn of compares only).
+fn is_txn_serializable(req: &TxnRequest) -> bool {
+    use etcd_api::etcdserverpb::request_op::Request;
+    req.success
+        .iter()
+        .chain(req.failure.iter())
+        .all(|op| matches!(&op.request, Some(Request::RequestRange(r)) if r.serializable))
 }
 
 /// Rough size a txn adds to the backend: the keys and values it puts.

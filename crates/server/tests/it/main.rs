@@ -1,0 +1,3 @@
+//! The server in-process: snapshots, WAL release and restart from a snapshot marker.
+
+mod snapshot;
