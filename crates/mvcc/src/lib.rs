@@ -29,6 +29,7 @@ mod tree_index;
 mod txn;
 pub mod validate;
 mod view;
+pub mod watch;
 mod write_batch;
 mod write_txn;
 mod writer_gate;

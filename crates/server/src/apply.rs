@@ -7,6 +7,7 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::time::Instant;
 
 use etcd_api::etcdserverpb::{CompactionResponse, InternalRaftRequest, ResponseHeader};
+use etcd_mvcc::watch::WatchableStore;
 use etcd_mvcc::{KvStore, WriteTxn};
 use prost::Message as _;
 use raft::eraftpb::{Entry, EntryType};
@@ -21,6 +22,7 @@ use crate::wait::{Applied, ApplyResult, Waiters};
 pub struct ApplyLoop {
     pub rx: Receiver<Vec<Entry>>,
     pub store: Arc<KvStore>,
+    pub watchable: Arc<WatchableStore>,
     pub membership: Arc<Membership>,
     pub waiters: Arc<Waiters>,
     pub state: Arc<NodeState>,
@@ -81,7 +83,11 @@ impl ApplyLoop {
                 let id = req.header.as_ref().map(|h| h.id).unwrap_or(req.id);
                 let mut txn = self.store.write(e.index);
                 let result = self.apply_request(&mut txn, req);
-                txn.commit()?;
+                let revision = txn.revision();
+                let events = txn.commit()?;
+                if !events.is_empty() {
+                    self.watchable.notify(revision, &events);
+                }
                 self.waiters.trigger(id, result);
             }
             // Empty entries (a new leader's first) and configuration changes only move the

@@ -7,6 +7,7 @@ use std::thread::JoinHandle;
 
 use etcd_api::etcdserverpb::{ResponseHeader, StatusResponse};
 use etcd_mvcc::KvStore;
+use etcd_mvcc::watch::WatchableStore;
 use parking_lot::Mutex;
 use raft::RawNode;
 
@@ -34,6 +35,7 @@ pub struct EtcdServer {
     pub(crate) member_id: u64,
     pub(crate) cluster_id: u64,
     pub(crate) store: Arc<KvStore>,
+    pub(crate) watchable: Arc<WatchableStore>,
     pub(crate) membership: Arc<Membership>,
     pub(crate) state: Arc<NodeState>,
     pub(crate) waiters: Arc<Waiters>,
@@ -108,9 +110,11 @@ impl EtcdServer {
             tick: cfg.heartbeat,
             catchup_entries: cfg.snapshot_catchup_entries,
         };
+        let watchable = WatchableStore::new(boot.store.clone());
         let apply_loop = ApplyLoop {
             rx: apply_rx,
             store: boot.store.clone(),
+            watchable: watchable.clone(),
             membership: boot.membership.clone(),
             waiters: waiters.clone(),
             state: state.clone(),
@@ -151,6 +155,7 @@ impl EtcdServer {
             member_id,
             cluster_id: boot.cluster_id,
             store: boot.store,
+            watchable,
             membership: boot.membership,
             state,
             waiters,
@@ -201,6 +206,11 @@ impl EtcdServer {
 
     pub fn store(&self) -> &Arc<KvStore> {
         &self.store
+    }
+
+    /// The watchers of this member's key space.
+    pub fn watchable(&self) -> &Arc<WatchableStore> {
+        &self.watchable
     }
 
     pub fn membership(&self) -> &Arc<Membership> {

@@ -4,11 +4,13 @@
 mod cluster;
 mod kv;
 mod maintenance;
+mod watch;
 
 use std::sync::Arc;
 
 use etcd_api::etcdserverpb::{
     cluster_server::ClusterServer, kv_server::KvServer, maintenance_server::MaintenanceServer,
+    watch_server::WatchServer,
 };
 use tonic::service::Routes;
 
@@ -27,12 +29,16 @@ pub fn grpc_routes(server: Arc<EtcdServer>) -> Routes {
     let maintenance = MaintenanceServer::new(maintenance::MaintenanceService(server.clone()))
         .max_decoding_message_size(max_recv)
         .max_encoding_message_size(usize::MAX);
+    let watch = WatchServer::new(watch::WatchService(server.clone()))
+        .max_decoding_message_size(max_recv)
+        .max_encoding_message_size(usize::MAX);
     let cluster = ClusterServer::new(cluster::ClusterService(server))
         .max_decoding_message_size(max_recv)
         .max_encoding_message_size(usize::MAX);
     Routes::new(kv)
         .add_service(maintenance)
         .add_service(cluster)
+        .add_service(watch)
 }
 
 /// The auth info of a request, from its token (filled in by the auth work).
