@@ -167,15 +167,19 @@ impl Drop for Compactor {
 fn compact(shared: &Shared, rev: i64, stop: &AtomicBool) -> Result<bool, MvccError> {
     // 1. The key index, a chunk of keys per lock hold. The writer only adds revisions
     //    above `rev`, so interleaving with it is harmless.
+    let epoch = shared.epoch.load(Ordering::Acquire);
     let mut keep: HashSet<Revision> = HashSet::new();
     let mut cursor: Option<Bytes> = None;
     loop {
-        let next = shared.state.write().index.compact_chunk(
-            cursor.as_deref(),
-            rev,
-            INDEX_CHUNK_KEYS,
-            &mut keep,
-        );
+        let next = {
+            let mut state = shared.state.write();
+            if shared.epoch.load(Ordering::Acquire) != epoch {
+                return Ok(false); // the key space was replaced by a snapshot
+            }
+            state
+                .index
+                .compact_chunk(cursor.as_deref(), rev, INDEX_CHUNK_KEYS, &mut keep)
+        };
         match next {
             Some(k) => cursor = Some(k),
             None => break,
@@ -208,6 +212,10 @@ fn compact(shared: &Shared, rev: i64, stop: &AtomicBool) -> Result<bool, MvccErr
             put_compact_rev(&mut batch, FINISHED_COMPACT_KEY, rev);
         }
         if !batch.is_empty() {
+            let _deleting = shared.delete_lock.lock();
+            if shared.epoch.load(Ordering::Acquire) != epoch {
+                return Ok(false);
+            }
             shared.backend.write(batch)?;
         }
         if finished {

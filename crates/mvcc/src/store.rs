@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+use parking_lot::Mutex;
+
 use etcd_api::etcdserverpb::{RangeRequest, RangeResponse, TxnRequest, TxnResponse};
 use parking_lot::RwLock;
 
@@ -40,6 +42,11 @@ pub(crate) struct Shared {
     pub(crate) current_rev: AtomicI64,
     pub(crate) compact_rev: AtomicI64,
     pub(crate) consistent_index: AtomicU64,
+    /// Bumped when the whole key space is replaced (restore from a snapshot); a running
+    /// compaction of the old key space stops instead of deleting from the new one.
+    pub(crate) epoch: AtomicU64,
+    /// Held around each physical-compaction delete batch and around epoch bumps.
+    pub(crate) delete_lock: Mutex<()>,
 }
 
 impl Shared {
@@ -98,6 +105,8 @@ impl KvStore {
             current_rev: AtomicI64::new(current_rev),
             compact_rev: AtomicI64::new(compact_rev),
             consistent_index: AtomicU64::new(ci),
+            epoch: AtomicU64::new(0),
+            delete_lock: Mutex::new(()),
         });
         let compactor = Compactor::start(shared.clone())?;
         if let Some(rev) = resume {
@@ -188,6 +197,10 @@ impl KvStore {
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    pub(crate) fn writer_gate(&self) -> &WriterGate {
+        &self.writer
     }
 
     pub(crate) fn compactor(&self) -> &Compactor {
