@@ -62,6 +62,7 @@ pub enum WireError {
     Corrupt,
     NotSupportedForLearner,
     BadLeaderTransferee,
+    TimeoutLeaderTransfer,
     ClusterVersionUnavailable,
     WrongDowngradeVersionFormat,
     InvalidDowngradeTargetVersion,
@@ -183,6 +184,10 @@ impl WireError {
             E::Corrupt => (DataLoss, "etcdserver: corrupt cluster"),
             E::NotSupportedForLearner => (Unavailable, "etcdserver: rpc not supported for learner"),
             E::BadLeaderTransferee => (FailedPrecondition, "etcdserver: bad leader transferee"),
+            E::TimeoutLeaderTransfer => (
+                DeadlineExceeded,
+                "etcdserver: request timed out, leader transfer took too long",
+            ),
             E::ClusterVersionUnavailable => (
                 Unavailable,
                 "etcdserver: cluster version not found during downgrade",

@@ -56,6 +56,7 @@ pub fn server_config(cfg: &Config) -> Result<ServerConfig, EmbedError> {
         strict_reconfig_check: cfg.strict_reconfig_check,
         backend_cache_bytes: 64 << 20,
         wal_segment_size: 64 << 20,
+        join: None,
     })
 }
 
@@ -125,9 +126,14 @@ pub async fn start(cfg: Config) -> Result<Etcd, EmbedError> {
             );
         }
     }
+    // etcd checks client certificate SANs against the remote address on peer listeners only.
+    let client_tls = etcd_transport::TlsInfo {
+        skip_client_san_verification: true,
+        ..cfg.client_tls.clone()
+    };
     let client_listeners = bind_all(
         &cfg.listen_client_urls,
-        &listen_options(&cfg, Some(cfg.client_tls.clone())),
+        &listen_options(&cfg, Some(client_tls)),
         "client",
     )
     .await?;

@@ -1,32 +1,50 @@
 //! The apply loop: applies committed entries in order, each in one backend write together
 //! with its raft index (the consistent index), so a restart replays exactly the entries
-//! after it. Wakes the proposer's waiter with the result and triggers snapshots.
+//! after it. Wakes the proposer's waiter with the result, restores snapshots received
+//! from the leader, keeps raft's configuration in step with membership changes, and
+//! triggers snapshots.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use etcd_api::etcdserverpb::{CompactionResponse, InternalRaftRequest, ResponseHeader};
 use etcd_mvcc::watch::WatchableStore;
 use etcd_mvcc::{KvStore, WriteTxn};
 use prost::Message as _;
-use raft::eraftpb::{Entry, EntryType};
+use raft::eraftpb::{ConfChange, Entry, EntryType, SnapshotMetadata};
 
+use crate::conf_change;
 use crate::error::{Result, ServerError};
-use crate::membership::Membership;
+use crate::membership::{MemberChange, Membership, save_conf_state};
 use crate::metrics as m;
 use crate::node_state::NodeState;
-use crate::raft_loop::RaftMsg;
+use crate::raft_loop::{Peers, RaftMsg};
 use crate::wait::{Applied, ApplyResult, Waiters};
 
+/// What the raft loop hands over, in log order.
+pub enum ApplyMsg {
+    Entries(Vec<Entry>),
+    /// A snapshot from the leader, its backend already received into the snapshot dir.
+    Snapshot(SnapshotMetadata),
+}
+
+/// Where the peer transport puts the backend of a snapshot received for raft `index`.
+pub fn received_snapshot_path(snap_dir: &std::path::Path, index: u64) -> PathBuf {
+    snap_dir.join(format!("{index:016x}.snap.db"))
+}
+
 pub struct ApplyLoop {
-    pub rx: Receiver<Vec<Entry>>,
+    pub rx: Receiver<ApplyMsg>,
     pub store: Arc<KvStore>,
     pub watchable: Arc<WatchableStore>,
     pub membership: Arc<Membership>,
     pub waiters: Arc<Waiters>,
     pub state: Arc<NodeState>,
     pub raft_tx: Sender<RaftMsg>,
+    pub peers: Arc<dyn Peers>,
+    pub snap_dir: PathBuf,
     pub snapshot_count: u64,
     /// Index of the last snapshot marker (the backend was durable at it).
     pub snapshot_index: u64,
@@ -34,8 +52,12 @@ pub struct ApplyLoop {
 
 impl ApplyLoop {
     pub fn run(mut self) {
-        while let Ok(entries) = self.rx.recv() {
-            if let Err(e) = self.apply_batch(entries) {
+        while let Ok(msg) = self.rx.recv() {
+            let result = match msg {
+                ApplyMsg::Entries(entries) => self.apply_batch(entries),
+                ApplyMsg::Snapshot(meta) => self.restore(&meta),
+            };
+            if let Err(e) = result {
                 self.state.fail(e.to_string());
                 break;
             }
@@ -55,10 +77,13 @@ impl ApplyLoop {
         };
         let (last_index, last_term) = (last.index, last.term);
         for e in &entries {
-            if e.index <= self.store.consistent_index() {
-                continue; // already in the backend (replayed after a restart)
+            let in_backend = e.index <= self.store.consistent_index();
+            match e.get_entry_type() {
+                EntryType::EntryConfChange => self.apply_conf_change(e, in_backend)?,
+                // Already in the backend (replayed after a restart or a snapshot).
+                _ if in_backend => {}
+                _ => self.apply_normal(e)?,
             }
-            self.apply_entry(e)?;
         }
         self.state.set_applied(last_index);
         metrics::gauge!(m::PROPOSALS_APPLIED).set(last_index as f64);
@@ -68,34 +93,118 @@ impl ApplyLoop {
         Ok(())
     }
 
-    fn apply_entry(&self, e: &Entry) -> Result<()> {
-        match e.get_entry_type() {
-            EntryType::EntryNormal if !e.data.is_empty() => {
-                let req = match InternalRaftRequest::decode(e.data.as_ref()) {
-                    Ok(r) => r,
-                    Err(err) => {
-                        return Err(ServerError::Corrupt(format!(
-                            "undecodable request at raft index {}: {err}",
-                            e.index
-                        )));
-                    }
-                };
-                let id = req.header.as_ref().map(|h| h.id).unwrap_or(req.id);
-                let mut txn = self.store.write(e.index);
-                let result = self.apply_request(&mut txn, req);
-                let revision = txn.revision();
-                let events = txn.commit()?;
-                if !events.is_empty() {
-                    self.watchable.notify(revision, &events);
-                }
-                self.waiters.trigger(id, result);
+    fn apply_normal(&self, e: &Entry) -> Result<()> {
+        if e.data.is_empty() {
+            // A new leader's empty entry: only the consistent index moves.
+            self.store.write(e.index).commit()?;
+            return Ok(());
+        }
+        let req = InternalRaftRequest::decode(e.data.as_ref()).map_err(|err| {
+            ServerError::Corrupt(format!(
+                "undecodable request at raft index {}: {err}",
+                e.index
+            ))
+        })?;
+        let id = req.header.as_ref().map(|h| h.id).unwrap_or(req.id);
+        let mut txn = self.store.write(e.index);
+        let result = self.apply_request(&mut txn, req);
+        let revision = txn.revision();
+        let events = txn.commit()?;
+        if !events.is_empty() {
+            self.watchable.notify(revision, &events);
+        }
+        self.waiters.trigger(id, result);
+        Ok(())
+    }
+
+    /// A membership change: the backend (unless it already has it), raft's
+    /// configuration (always: after a snapshot raft's starts from the snapshot's), the
+    /// peer transport, and the proposer.
+    fn apply_conf_change(&self, e: &Entry, in_backend: bool) -> Result<()> {
+        let cc = conf_change::parse(&e.data)?;
+        let (request_id, change) = conf_change::decode(&cc)?;
+        let result = if in_backend {
+            Ok(())
+        } else {
+            let mut txn = self.store.write(e.index);
+            let r = self.membership.apply(&change, txn.batch_mut());
+            if r.is_err() {
+                // Refused (e.g. the member was removed meanwhile): the configuration stays.
+                save_conf_state(txn.batch_mut(), &self.membership.conf_state());
             }
-            // Empty entries (a new leader's first) and configuration changes only move the
-            // consistent index for now; membership changes arrive with the cluster work.
-            _ => {
-                self.store.write(e.index).commit()?;
+            txn.commit()?;
+            r
+        };
+        if let Err(err) = &result {
+            tracing::warn!(error = %err, "configuration change refused at apply");
+            self.waiters.trigger(request_id, Err(clone_refusal(err)));
+            return Ok(());
+        }
+        self.raft_apply_conf_change(cc)?;
+        let local = self.membership.local_id();
+        match &change {
+            MemberChange::Add(mem) | MemberChange::AddLearner(mem) if mem.id != local => {
+                self.peers.add_peer(mem.id, mem.peer_urls.clone());
+            }
+            MemberChange::UpdatePeerUrls { id, peer_urls } if *id != local => {
+                self.peers.update_peer(*id, peer_urls.clone());
+            }
+            MemberChange::Remove(id) if *id != local => self.peers.remove_peer(*id),
+            MemberChange::Remove(_) => {
+                tracing::warn!("the member has been permanently removed from the cluster");
+                self.state
+                    .fail("the member has been permanently removed from the cluster".into());
+            }
+            _ => {}
+        }
+        self.state.set_learner(self.membership.local_is_learner());
+        tracing::info!(change = ?change, "applied a membership change");
+        self.waiters
+            .trigger(request_id, Ok(Applied::Members(self.membership.members())));
+        Ok(())
+    }
+
+    /// Hands a configuration change to raft and waits until raft has it, so no later
+    /// change is proposed against a stale configuration.
+    fn raft_apply_conf_change(&self, cc: ConfChange) -> Result<()> {
+        let (done, wait) = std::sync::mpsc::channel();
+        self.raft_tx
+            .send(RaftMsg::ApplyConfChange { cc, done })
+            .map_err(|_| ServerError::Stopped)?;
+        loop {
+            match wait.recv_timeout(Duration::from_millis(200)) {
+                Ok(()) => return Ok(()),
+                Err(_) if self.state.is_stopped() => return Err(ServerError::Stopped),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(ServerError::Stopped);
+                }
+                Err(_) => {}
             }
         }
+    }
+
+    /// Replaces the backend with the leader's, received by the peer transport.
+    fn restore(&mut self, meta: &SnapshotMetadata) -> Result<()> {
+        let path = received_snapshot_path(&self.snap_dir, meta.index);
+        let start = Instant::now();
+        let info = self.store.restore_from(&path)?;
+        self.membership.reload(self.store.backend().as_ref())?;
+        let local = self.membership.local_id();
+        for mem in self.membership.members() {
+            if mem.id != local {
+                self.peers.add_peer(mem.id, mem.peer_urls.clone());
+            }
+        }
+        self.state.set_learner(self.membership.local_is_learner());
+        let _ = std::fs::remove_file(&path);
+        self.snapshot_index = meta.index;
+        self.state.set_applied(self.state.applied().max(meta.index));
+        tracing::info!(
+            index = meta.index,
+            backend_index = info.consistent_index,
+            took = ?start.elapsed(),
+            "applied a snapshot from the leader"
+        );
         Ok(())
     }
 
@@ -161,6 +270,17 @@ impl ApplyLoop {
                 conf_state,
             })
             .map_err(|_| ServerError::Stopped)
+    }
+}
+
+/// The refusal reported to the proposer of a change refused at apply.
+fn clone_refusal(err: &ServerError) -> ServerError {
+    match err {
+        ServerError::MemberExists => ServerError::MemberExists,
+        ServerError::PeerUrlExists => ServerError::PeerUrlExists,
+        ServerError::MemberNotLearner => ServerError::MemberNotLearner,
+        ServerError::MemberRemoved => ServerError::MemberRemoved,
+        _ => ServerError::MemberNotFound,
     }
 }
 

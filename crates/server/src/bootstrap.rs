@@ -9,12 +9,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use etcd_mvcc::{Backend, KvStore, SledBackend, WriteBatch};
+use etcd_mvcc::{Backend, KvStore, SledBackend};
 use etcd_wal::{Wal, WalContents, WalOptions};
 use protobuf::Message as _;
 use raft::eraftpb::{ConfState, HardState};
 
-use crate::config::ServerConfig;
+use crate::apply::received_snapshot_path;
+use crate::config::{JoinCluster, ServerConfig};
 use crate::error::{Result, ServerError};
 use crate::ids::{cluster_id, id_hex, member_id};
 use crate::membership::{Member, Membership, load_conf_state};
@@ -80,18 +81,35 @@ pub fn bootstrap(cfg: &ServerConfig) -> Result<Bootstrapped> {
     std::fs::create_dir_all(&member_dir).map_err(data_dir_err(&member_dir))?;
     if Wal::exists(&cfg.wal_dir) {
         restart(cfg)
+    } else if let Some(join) = &cfg.join {
+        join_existing(cfg, join)
     } else if cfg.new_cluster {
         create(cfg)
     } else {
         Err(ServerError::Config(
-            "joining an existing cluster (--initial-cluster-state=existing) without a data directory is not supported yet"
+            "--initial-cluster-state=existing needs the cluster's members; none could be fetched"
                 .into(),
         ))
     }
 }
 
+/// The index and term of the snapshot every founding member starts from. Members added
+/// later are behind it, so they catch up by receiving the leader's backend.
+const BOOTSTRAP_INDEX: u64 = 1;
+const BOOTSTRAP_TERM: u64 = 1;
+
+/// A backend without a WAL is from a bootstrap that crashed half way: start over.
+fn fresh_backend(cfg: &ServerConfig) -> Result<Arc<dyn Backend>> {
+    let db = cfg.backend_dir();
+    if db.exists() {
+        std::fs::remove_dir_all(&db).map_err(data_dir_err(&db))?;
+    }
+    open_backend(cfg)
+}
+
 /// A brand-new member of a new cluster: every member derives the same IDs and the same
-/// initial configuration from `--initial-cluster`, so no bootstrap entries are needed.
+/// initial configuration from `--initial-cluster`, so they all start from the same
+/// snapshot and need no bootstrap entries.
 fn create(cfg: &ServerConfig) -> Result<Bootstrapped> {
     let mut members = Vec::new();
     for (name, urls) in &cfg.initial_cluster {
@@ -122,27 +140,28 @@ fn create(cfg: &ServerConfig) -> Result<Bootstrapped> {
         })?;
     let cid = cluster_id(&members.iter().map(|m| m.id).collect::<Vec<_>>());
 
-    // A backend without a WAL is from a bootstrap that crashed half way: start over.
-    let db = cfg.backend_dir();
-    if db.exists() {
-        std::fs::remove_dir_all(&db).map_err(data_dir_err(&db))?;
-    }
-    let backend = open_backend(cfg)?;
+    let store = Arc::new(KvStore::open(fresh_backend(cfg)?)?);
     let membership = Arc::new(Membership::new(cid, me, members));
-    let mut batch = WriteBatch::default();
-    membership.save_all(&mut batch);
-    backend.write(batch)?;
-    backend.sync()?;
+    let mut txn = store.write(BOOTSTRAP_INDEX);
+    membership.save_all(txn.batch_mut());
+    txn.commit()?;
+    store.backend().sync()?;
 
     let conf_state = membership.conf_state();
     let mut wal = Wal::create(&cfg.wal_dir, &encode_metadata(me, cid), wal_options(cfg))?;
     wal.save_snapshot(&etcd_wal::SnapshotMarker {
-        index: 0,
-        term: 0,
+        index: BOOTSTRAP_INDEX,
+        term: BOOTSTRAP_TERM,
         conf_state: encode_conf(&conf_state)?,
     })?;
-
-    let store = Arc::new(KvStore::open(backend)?);
+    wal.save(
+        Some(&etcd_wal::HardState {
+            term: BOOTSTRAP_TERM,
+            vote: 0,
+            commit: BOOTSTRAP_INDEX,
+        }),
+        &[],
+    )?;
     tracing::info!(
         local_member_id = %id_hex(me),
         cluster_id = %id_hex(cid),
@@ -152,7 +171,57 @@ fn create(cfg: &ServerConfig) -> Result<Bootstrapped> {
         member_id: me,
         cluster_id: cid,
         wal,
-        log: RaftLog::new(0, 0, conf_state),
+        log: RaftLog::new(BOOTSTRAP_INDEX, BOOTSTRAP_TERM, conf_state),
+        applied: BOOTSTRAP_INDEX,
+        snapshot_index: BOOTSTRAP_INDEX,
+        store,
+        membership,
+    })
+}
+
+/// A member added to a running cluster: it knows the members (to reach them) but has no
+/// log and no configuration; the leader sends it a snapshot.
+fn join_existing(cfg: &ServerConfig, join: &JoinCluster) -> Result<Bootstrapped> {
+    let mut advertised = cfg.advertise_peer_urls.clone();
+    advertised.sort();
+    let me = join
+        .members
+        .iter()
+        .find(|m| {
+            let mut urls = m.peer_urls.clone();
+            urls.sort();
+            urls == advertised
+        })
+        .map(|m| m.id)
+        .ok_or_else(|| {
+            ServerError::Config(format!(
+                "no member of cluster {} has the peer URLs {:?}: add this member first (etcdctl member add)",
+                id_hex(join.cluster_id),
+                cfg.advertise_peer_urls
+            ))
+        })?;
+    let store = Arc::new(KvStore::open(fresh_backend(cfg)?)?);
+    let membership = Arc::new(Membership::new(join.cluster_id, me, join.members.clone()));
+    let mut wal = Wal::create(
+        &cfg.wal_dir,
+        &encode_metadata(me, join.cluster_id),
+        wal_options(cfg),
+    )?;
+    wal.save_snapshot(&etcd_wal::SnapshotMarker {
+        index: 0,
+        term: 0,
+        conf_state: encode_conf(&ConfState::default())?,
+    })?;
+    tracing::info!(
+        local_member_id = %id_hex(me),
+        cluster_id = %id_hex(join.cluster_id),
+        "joining an existing cluster; waiting for a snapshot from its leader"
+    );
+    Ok(Bootstrapped {
+        member_id: me,
+        cluster_id: join.cluster_id,
+        wal,
+        log: RaftLog::new(0, 0, ConfState::default()),
         applied: 0,
         snapshot_index: 0,
         store,
@@ -172,7 +241,27 @@ fn restart(cfg: &ServerConfig) -> Result<Bootstrapped> {
     let (me, cid) = decode_metadata(&metadata)?;
     let backend = open_backend(cfg)?;
     let store = Arc::new(KvStore::open(backend.clone())?);
+    // A snapshot from the leader whose restore did not finish: finish it now.
+    if let Some(newest) = snapshots.last()
+        && newest.index > store.consistent_index()
+    {
+        let path = received_snapshot_path(&cfg.snap_dir(), newest.index);
+        if path.exists() {
+            tracing::info!(
+                index = newest.index,
+                "finishing the restore of a received snapshot"
+            );
+            store.restore_from(&path)?;
+            let _ = std::fs::remove_file(&path);
+        }
+    }
     let applied = store.consistent_index();
+    if applied == 0 {
+        return Err(ServerError::Corrupt(
+            "this member joined a cluster but never received its first snapshot; remove its data directory and add it again"
+                .into(),
+        ));
+    }
     let membership = Arc::new(Membership::load(backend.as_ref(), me)?);
     let conf_state = load_conf_state(backend.as_ref())?;
 

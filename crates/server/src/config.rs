@@ -31,6 +31,16 @@ pub struct ServerConfig {
     pub backend_cache_bytes: u64,
     /// WAL segment size (64 MiB like etcd; tests use less).
     pub wal_segment_size: u64,
+    /// Joining an existing cluster (`--initial-cluster-state existing` with no data
+    /// directory yet): the cluster as its members reported it.
+    pub join: Option<JoinCluster>,
+}
+
+/// An existing cluster as fetched from its members' peer URLs.
+#[derive(Clone, Debug)]
+pub struct JoinCluster {
+    pub cluster_id: u64,
+    pub members: Vec<crate::membership::Member>,
 }
 
 /// etcd's default backend quota when `--quota-backend-bytes` is 0.
@@ -64,6 +74,11 @@ impl ServerConfig {
         self.member_dir().join("db")
     }
 
+    /// Snapshots received from or staged for other members.
+    pub fn snap_dir(&self) -> PathBuf {
+        self.member_dir().join("snap")
+    }
+
     /// A config for tests: one member named `name` in `data_dir`, fast timings.
     pub fn for_test(name: &str, data_dir: PathBuf) -> ServerConfig {
         let peer = "http://127.0.0.1:2380".to_string();
@@ -87,6 +102,7 @@ impl ServerConfig {
             strict_reconfig_check: true,
             backend_cache_bytes: 8 << 20,
             wal_segment_size: 4 << 20,
+            join: None,
         }
     }
 }

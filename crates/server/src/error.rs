@@ -43,6 +43,26 @@ pub enum ServerError {
     NotSupportedForLearner,
     #[error("member not found")]
     MemberNotFound,
+    #[error("member ID already exists")]
+    MemberExists,
+    #[error("member was removed from the cluster")]
+    MemberRemoved,
+    #[error("peer URLs already exist")]
+    PeerUrlExists,
+    #[error("given member URLs are invalid")]
+    MemberBadUrls,
+    #[error("member is not a learner")]
+    MemberNotLearner,
+    #[error("learner is not in sync with the leader")]
+    LearnerNotReady,
+    #[error("too many learner members in cluster")]
+    TooManyLearners,
+    #[error("re-configuration failed due to not enough started members")]
+    NotEnoughStartedMembers,
+    #[error("bad leader transferee")]
+    BadLeaderTransferee,
+    #[error("leader transfer took too long")]
+    LeaderTransferTimeout,
     #[error("corrupt cluster")]
     CorruptCluster,
 

@@ -7,6 +7,8 @@
 
 mod apply;
 mod bootstrap;
+mod cluster_ops;
+mod conf_change;
 mod config;
 mod error;
 mod ids;
@@ -21,15 +23,16 @@ mod raft_loop;
 mod read_index;
 mod server;
 mod services;
+mod snapshot_send;
 mod status;
 mod wait;
 
-pub use config::{DEFAULT_QUOTA_BYTES, ServerConfig};
+pub use config::{DEFAULT_QUOTA_BYTES, JoinCluster, ServerConfig};
 pub use error::ServerError;
 pub use ids::{cluster_id, id_hex, member_id};
 pub use membership::Member;
 pub use proposal::{AuthInfo, MAX_APPLY_GAP};
-pub use raft_loop::{NoPeers, PeerSender};
+pub use raft_loop::{NoPeers, Peers};
 pub use server::{CLUSTER_VERSION, EtcdServer, SERVER_VERSION};
 pub use services::{GRPC_OVERHEAD_BYTES, grpc_routes};
 pub use status::{to_status, wire_error};

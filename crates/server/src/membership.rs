@@ -35,7 +35,7 @@ impl Member {
         }
     }
 
-    fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         membershippb::Member {
             id: self.id,
             raft_attributes: Some(membershippb::RaftAttributes {
@@ -50,7 +50,7 @@ impl Member {
         .encode_to_vec()
     }
 
-    fn decode(bytes: &[u8]) -> Result<Member> {
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Member> {
         let m = membershippb::Member::decode(bytes)
             .map_err(|e| ServerError::Corrupt(format!("undecodable member record: {e}")))?;
         let raft = m.raft_attributes.unwrap_or_default();
@@ -68,12 +68,24 @@ impl Member {
 const CONF_STATE_KEY: &[u8] = b"confState";
 const CLUSTER_ID_KEY: &[u8] = b"clusterID";
 
+/// A membership change carried in a raft configuration change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemberChange {
+    Add(Member),
+    AddLearner(Member),
+    Remove(u64),
+    Promote(u64),
+    UpdatePeerUrls { id: u64, peer_urls: Vec<String> },
+}
+
 /// The members of the cluster. Changed only by the apply loop.
 #[derive(Debug)]
 pub struct Membership {
     cluster_id: u64,
     local_id: u64,
     members: RwLock<BTreeMap<u64, Member>>,
+    /// IDs removed from the cluster: they may never rejoin.
+    removed: RwLock<std::collections::BTreeSet<u64>>,
 }
 
 impl Membership {
@@ -82,7 +94,162 @@ impl Membership {
             cluster_id,
             local_id,
             members: RwLock::new(members.into_iter().map(|m| (m.id, m)).collect()),
+            removed: RwLock::new(Default::default()),
         }
+    }
+
+    /// Replaces everything with what `backend` holds (after restoring a snapshot).
+    pub fn reload(&self, backend: &dyn Backend) -> Result<()> {
+        let loaded = Membership::load(backend, self.local_id)?;
+        *self.members.write() = loaded.members.into_inner();
+        *self.removed.write() = loaded.removed.into_inner();
+        Ok(())
+    }
+
+    pub fn is_removed(&self, id: u64) -> bool {
+        self.removed.read().contains(&id)
+    }
+
+    /// Whether the local member is a learner.
+    pub fn local_is_learner(&self) -> bool {
+        self.members
+            .read()
+            .get(&self.local_id)
+            .is_some_and(|m| m.is_learner)
+    }
+
+    /// Members that have published themselves (etcd's IsStarted).
+    fn started(m: &Member) -> bool {
+        !m.name.is_empty()
+    }
+
+    /// etcd's IsReadyToAddVotingMember: a quorum of the voters after the add has started.
+    pub fn ready_to_add_voter(&self) -> bool {
+        let members = self.members.read();
+        let voters = members.values().filter(|m| !m.is_learner);
+        let (mut n, mut started) = (1, 0);
+        for m in voters {
+            n += 1;
+            if Self::started(m) {
+                started += 1;
+            }
+        }
+        // Adding a second member to a one-member cluster (restoring data) is allowed.
+        (started == 1 && n == 2) || started >= n / 2 + 1
+    }
+
+    /// etcd's IsReadyToRemoveVotingMember: a quorum of the remaining voters has started.
+    pub fn ready_to_remove_voter(&self, id: u64) -> bool {
+        let members = self.members.read();
+        let rest: Vec<&Member> = members
+            .values()
+            .filter(|m| !m.is_learner && m.id != id)
+            .collect();
+        let started = rest.iter().filter(|m| Self::started(m)).count();
+        started >= rest.len() / 2 + 1
+    }
+
+    pub fn learner_count(&self) -> usize {
+        self.members
+            .read()
+            .values()
+            .filter(|m| m.is_learner)
+            .count()
+    }
+
+    /// Whether any member already uses one of `urls` as a peer URL.
+    pub fn peer_url_in_use(&self, urls: &[String], except: Option<u64>) -> bool {
+        self.members
+            .read()
+            .values()
+            .filter(|m| Some(m.id) != except)
+            .any(|m| m.peer_urls.iter().any(|u| urls.contains(u)))
+    }
+
+    /// Checks a change against the current membership, as etcd does before and when
+    /// applying it.
+    pub fn validate(&self, change: &MemberChange) -> Result<()> {
+        let members = self.members.read();
+        match change {
+            MemberChange::Add(m) | MemberChange::AddLearner(m) => {
+                if members.contains_key(&m.id) || self.is_removed(m.id) {
+                    return Err(ServerError::MemberExists);
+                }
+                if members
+                    .values()
+                    .any(|x| x.peer_urls.iter().any(|u| m.peer_urls.contains(u)))
+                {
+                    return Err(ServerError::PeerUrlExists);
+                }
+            }
+            MemberChange::Remove(id) => {
+                if !members.contains_key(id) {
+                    return Err(if self.is_removed(*id) {
+                        ServerError::MemberRemoved
+                    } else {
+                        ServerError::MemberNotFound
+                    });
+                }
+            }
+            MemberChange::Promote(id) => match members.get(id) {
+                None => return Err(ServerError::MemberNotFound),
+                Some(m) if !m.is_learner => return Err(ServerError::MemberNotLearner),
+                Some(_) => {}
+            },
+            MemberChange::UpdatePeerUrls { id, peer_urls } => {
+                if !members.contains_key(id) {
+                    return Err(ServerError::MemberNotFound);
+                }
+                if members
+                    .values()
+                    .any(|x| x.id != *id && x.peer_urls.iter().any(|u| peer_urls.contains(u)))
+                {
+                    return Err(ServerError::PeerUrlExists);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a validated change and records it in `batch`, with the new raft
+    /// configuration.
+    pub fn apply(&self, change: &MemberChange, batch: &mut WriteBatch) -> Result<()> {
+        self.validate(change)?;
+        {
+            let mut members = self.members.write();
+            match change {
+                MemberChange::Add(m) | MemberChange::AddLearner(m) => {
+                    let mut m = m.clone();
+                    m.is_learner = matches!(change, MemberChange::AddLearner(_));
+                    batch.put(Bucket::Members, m.id.to_be_bytes().to_vec(), m.encode());
+                    members.insert(m.id, m);
+                }
+                MemberChange::Remove(id) => {
+                    members.remove(id);
+                    batch.delete(Bucket::Members, id.to_be_bytes().to_vec());
+                    batch.put(
+                        Bucket::MembersRemoved,
+                        id.to_be_bytes().to_vec(),
+                        b"removed".to_vec(),
+                    );
+                    self.removed.write().insert(*id);
+                }
+                MemberChange::Promote(id) => {
+                    if let Some(m) = members.get_mut(id) {
+                        m.is_learner = false;
+                        batch.put(Bucket::Members, id.to_be_bytes().to_vec(), m.encode());
+                    }
+                }
+                MemberChange::UpdatePeerUrls { id, peer_urls } => {
+                    if let Some(m) = members.get_mut(id) {
+                        m.peer_urls = peer_urls.clone();
+                        batch.put(Bucket::Members, id.to_be_bytes().to_vec(), m.encode());
+                    }
+                }
+            }
+        }
+        save_conf_state(batch, &self.conf_state());
+        Ok(())
     }
 
     /// Loads what [`Membership::save_all`] stored.
@@ -96,7 +263,13 @@ impl Membership {
         for (_, v) in backend.scan(Bucket::Members, b"", None, None)? {
             members.push(Member::decode(&v)?);
         }
-        Ok(Membership::new(cid, local_id, members))
+        let ms = Membership::new(cid, local_id, members);
+        for (k, _) in backend.scan(Bucket::MembersRemoved, b"", None, None)? {
+            if let Ok(b) = <[u8; 8]>::try_from(k.as_slice()) {
+                ms.removed.write().insert(u64::from_be_bytes(b));
+            }
+        }
+        Ok(ms)
     }
 
     /// Adds every member, the cluster ID and the raft configuration to `batch`.

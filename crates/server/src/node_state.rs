@@ -82,6 +82,10 @@ impl NodeState {
         self.is_learner.load(Ordering::Acquire)
     }
 
+    pub fn set_learner(&self, learner: bool) {
+        self.is_learner.store(learner, Ordering::Release);
+    }
+
     /// Resolves once the member stops (holds no lock guard, so it can sit in a select).
     pub async fn wait_stopped(&self) {
         let mut rx = self.stopped_tx.subscribe();

@@ -76,18 +76,22 @@ impl EtcdServer {
     }
 
     async fn propose_and_wait(&self, id: u64, req: &InternalRaftRequest) -> ApplyResult {
+        self.submit_and_wait(id, || RaftMsg::Propose {
+            id,
+            data: req.encode_to_vec(),
+        })
+        .await
+    }
+
+    /// Submits what `msg` builds to the raft loop and waits for the apply result under the
+    /// request timeout; resubmits while raft drops it (no leader, or a membership change
+    /// pending), which is safe because a dropped proposal was never appended.
+    pub(crate) async fn submit_and_wait(&self, id: u64, msg: impl Fn() -> RaftMsg) -> ApplyResult {
         let deadline = Instant::now() + self.cfg.request_timeout();
         loop {
             self.wait_for_leader(deadline).await?;
             let rx = self.waiters.register(id);
-            if self
-                .raft_tx
-                .send(RaftMsg::Propose {
-                    id,
-                    data: req.encode_to_vec(),
-                })
-                .is_err()
-            {
+            if self.raft_tx.send(msg()).is_err() {
                 self.waiters.cancel(id);
                 return Err(ServerError::Stopped);
             }

@@ -14,7 +14,11 @@ use raft::{GetEntriesContext, RaftState, StorageError};
 pub struct RaftLog {
     hard_state: HardState,
     conf_state: ConfState,
+    /// The compaction point: entries up to its index are gone (its term is kept).
     snapshot: SnapshotMetadata,
+    /// The newest snapshot whose state is durable (a WAL marker with the backend synced
+    /// at or beyond it): what a member behind the compaction point is sent.
+    last_snapshot: SnapshotMetadata,
     entries: VecDeque<Entry>,
 }
 
@@ -35,9 +39,35 @@ impl RaftLog {
         RaftLog {
             hard_state,
             conf_state,
+            last_snapshot: snapshot.clone(),
             snapshot,
             entries: VecDeque::new(),
         }
+    }
+
+    /// Records a newer durable snapshot (sent to members behind the compaction point).
+    pub fn set_last_snapshot(&mut self, index: u64, term: u64, conf_state: ConfState) {
+        let mut meta = SnapshotMetadata {
+            index,
+            term,
+            ..Default::default()
+        };
+        meta.set_conf_state(conf_state);
+        self.last_snapshot = meta;
+    }
+
+    /// Replaces the log with a snapshot received from the leader.
+    pub fn apply_snapshot(&mut self, meta: &SnapshotMetadata) {
+        self.entries.clear();
+        self.snapshot = meta.clone();
+        self.last_snapshot = meta.clone();
+        self.conf_state = meta.get_conf_state().clone();
+        self.hard_state.term = self.hard_state.term.max(meta.term);
+        self.hard_state.commit = self.hard_state.commit.max(meta.index);
+    }
+
+    pub fn set_conf_state(&mut self, cs: ConfState) {
+        self.conf_state = cs;
     }
 
     pub fn first_index(&self) -> u64 {
@@ -158,12 +188,19 @@ impl raft::Storage for RaftLog {
         Ok(RaftLog::last_index(self))
     }
 
-    fn snapshot(&self, _request_index: u64, _to: u64) -> raft::Result<Snapshot> {
-        // Sending the backend to a lagging follower arrives with the cluster work; until
-        // then raft retries later.
-        Err(raft::Error::Store(
-            StorageError::SnapshotTemporarilyUnavailable,
-        ))
+    /// Metadata only: the raft loop attaches the backend when it sends the message.
+    fn snapshot(&self, request_index: u64, _to: u64) -> raft::Result<Snapshot> {
+        if self.last_snapshot.index < request_index
+            || self.last_snapshot.index < self.snapshot.index
+        {
+            // A newer snapshot is on its way (the next --snapshot-count boundary).
+            return Err(raft::Error::Store(
+                StorageError::SnapshotTemporarilyUnavailable,
+            ));
+        }
+        let mut snap = Snapshot::default();
+        snap.set_metadata(self.last_snapshot.clone());
+        Ok(snap)
     }
 }
 
@@ -194,6 +231,7 @@ mod tests {
             log.append(&[ent(5, 4)]).is_err(),
             "compacted overwrite refused"
         );
+        log.set_last_snapshot(6, 2, ConfState::default());
         log.compact(7);
         assert_eq!(log.first_index(), 7);
         assert_eq!(Storage::term(&log, 6).unwrap(), 2);
@@ -205,5 +243,30 @@ mod tests {
             .entries(7, 8, None, GetEntriesContext::empty(false))
             .unwrap();
         assert_eq!(ents.len(), 1);
+        assert_eq!(
+            Storage::snapshot(&log, 0, 2).unwrap().get_metadata().index,
+            6
+        );
+    }
+
+    #[test]
+    fn applying_a_received_snapshot_resets_the_log() {
+        let mut log = RaftLog::new(0, 0, ConfState::default());
+        log.append(&[ent(1, 1), ent(2, 1)]).unwrap();
+        let mut meta = SnapshotMetadata {
+            index: 10,
+            term: 3,
+            ..Default::default()
+        };
+        meta.set_conf_state(ConfState::from((vec![1, 2, 3], vec![])));
+        log.apply_snapshot(&meta);
+        assert_eq!((log.first_index(), log.last_index()), (11, 10));
+        assert_eq!(log.hard_state().commit, 10);
+        assert_eq!(
+            Storage::initial_state(&log).unwrap().conf_state.voters,
+            vec![1, 2, 3]
+        );
+        log.append(&[ent(11, 3)]).unwrap();
+        assert_eq!(Storage::term(&log, 10).unwrap(), 3);
     }
 }

@@ -3,26 +3,36 @@
 //! one Ready: entries and hard state go to the WAL with ONE fdatasync (group commit) before
 //! any message that depends on them; committed entries go to the apply loop.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
+use etcd_mvcc::KvStore;
 use etcd_wal::Wal;
 use protobuf::Message as _;
-use raft::eraftpb::{ConfState, Entry, Message};
-use raft::{RawNode, ReadState, StateRole};
+use raft::eraftpb::{ConfChange, ConfState, Entry, Message, MessageType};
+use raft::{RawNode, ReadState, SnapshotStatus, StateRole};
 
+use crate::apply::ApplyMsg;
 use crate::error::{Result, ServerError};
 use crate::ids::id_hex;
 use crate::metrics as m;
 use crate::node_state::NodeState;
 use crate::raft_log::RaftLog;
+use crate::snapshot_send::send_snapshot;
 use crate::wait::Waiters;
 
 /// Work for the raft loop.
 pub enum RaftMsg {
     /// A client proposal; if raft drops it (no leader), its waiter gets `ProposalDropped`.
     Propose { id: u64, data: Vec<u8> },
+    /// A membership change; dropped like a proposal (also while another is pending).
+    ProposeConfChange { id: u64, cc: ConfChange },
+    /// The apply loop applied a configuration change: raft's configuration follows it.
+    /// `done` is signalled once raft has it, before the apply loop moves on.
+    ApplyConfChange { cc: ConfChange, done: Sender<()> },
     /// Ask for a read index; the answer arrives as a [`ReadState`] carrying `ctx`.
     ReadIndex { ctx: Vec<u8> },
     /// A message from a peer.
@@ -34,17 +44,31 @@ pub enum RaftMsg {
         term: u64,
         conf_state: ConfState,
     },
+    /// Hand leadership to another member.
+    TransferLeader(u64),
+    /// The peer transport could not reach a member.
+    ReportUnreachable(u64),
+    /// How sending a snapshot to a member ended.
+    ReportSnapshot(u64, SnapshotStatus),
+    /// The replication progress (matched index per member) if this member leads;
+    /// empty otherwise.
+    Progress(tokio::sync::oneshot::Sender<HashMap<u64, u64>>),
 }
 
-/// Sends raft messages to other members (the peer transport). Must not block.
-pub trait PeerSender: Send + Sync {
+/// The other members as the raft loop reaches them (the peer transport). Never blocks.
+pub trait Peers: Send + Sync {
     fn send(&self, msgs: Vec<Message>);
+    /// A snapshot message followed by `size` bytes of backend data.
+    fn send_snapshot(&self, msg: Message, data: Box<dyn std::io::Read + Send>, size: u64);
+    fn add_peer(&self, id: u64, urls: Vec<String>);
+    fn update_peer(&self, id: u64, urls: Vec<String>);
+    fn remove_peer(&self, id: u64);
 }
 
 /// For a member with no peers.
 pub struct NoPeers;
 
-impl PeerSender for NoPeers {
+impl Peers for NoPeers {
     fn send(&self, msgs: Vec<Message>) {
         if !msgs.is_empty() {
             tracing::debug!(
@@ -53,17 +77,33 @@ impl PeerSender for NoPeers {
             );
         }
     }
+
+    fn send_snapshot(&self, msg: Message, _data: Box<dyn std::io::Read + Send>, _size: u64) {
+        tracing::debug!(to = msg.to, "dropping a snapshot: no peer transport");
+    }
+
+    fn add_peer(&self, _id: u64, _urls: Vec<String>) {}
+
+    fn update_peer(&self, _id: u64, _urls: Vec<String>) {}
+
+    fn remove_peer(&self, _id: u64) {}
 }
 
 pub struct RaftLoop {
     pub node: RawNode<RaftLog>,
     pub wal: Wal,
     pub rx: Receiver<RaftMsg>,
-    pub apply_tx: Sender<Vec<Entry>>,
+    pub apply_tx: Sender<ApplyMsg>,
     pub read_tx: tokio::sync::mpsc::UnboundedSender<ReadState>,
     pub state: Arc<NodeState>,
     pub waiters: Arc<Waiters>,
-    pub peers: Arc<dyn PeerSender>,
+    pub peers: Arc<dyn Peers>,
+    /// For dumping the backend when a member needs a snapshot.
+    pub store: Arc<KvStore>,
+    /// Where snapshot dumps are staged while they are sent.
+    pub snap_dir: PathBuf,
+    /// For snapshot senders to report back.
+    pub raft_tx: Sender<RaftMsg>,
     pub tick: Duration,
     pub catchup_entries: u64,
 }
@@ -121,6 +161,23 @@ impl RaftLoop {
                     self.waiters.trigger(id, Err(ServerError::ProposalDropped));
                 }
             }
+            RaftMsg::ProposeConfChange { id, cc } => {
+                if let Err(e) = self.node.propose_conf_change(vec![], cc) {
+                    tracing::debug!(request_id = id, error = %e, "configuration change dropped");
+                    self.waiters.trigger(id, Err(ServerError::ProposalDropped));
+                }
+            }
+            RaftMsg::ApplyConfChange { cc, done } => {
+                match self.node.apply_conf_change(&cc) {
+                    Ok(cs) => self.node.mut_store().set_conf_state(cs),
+                    Err(e) => tracing::warn!(
+                        node = %id_hex(cc.node_id),
+                        error = %e,
+                        "raft refused a configuration change"
+                    ),
+                }
+                let _ = done.send(());
+            }
             RaftMsg::ReadIndex { ctx } => self.node.read_index(ctx),
             RaftMsg::Step(msg) => {
                 if let Err(e) = self.node.step(msg) {
@@ -132,6 +189,18 @@ impl RaftLoop {
                 term,
                 conf_state,
             } => self.snapshot(index, term, conf_state)?,
+            RaftMsg::TransferLeader(to) => self.node.transfer_leader(to),
+            RaftMsg::ReportUnreachable(id) => self.node.report_unreachable(id),
+            RaftMsg::ReportSnapshot(id, status) => self.node.report_snapshot(id, status),
+            RaftMsg::Progress(reply) => {
+                let matched = match self.node.status().progress {
+                    Some(tracker) if self.node.raft.state == StateRole::Leader => {
+                        tracker.iter().map(|(id, pr)| (*id, pr.matched)).collect()
+                    }
+                    _ => HashMap::new(),
+                };
+                let _ = reply.send(matched);
+            }
         }
         Ok(())
     }
@@ -142,7 +211,29 @@ impl RaftLoop {
             self.on_soft_state(ss.leader_id, ss.raft_state);
         }
         if !rd.messages().is_empty() {
-            self.peers.send(rd.take_messages());
+            self.send(rd.take_messages());
+        }
+        if !rd.snapshot().is_empty() {
+            // A snapshot from the leader: durable first, then the log, then the backend
+            // (the apply loop restores it from the file the transport received).
+            let meta = rd.snapshot().get_metadata().clone();
+            let conf = encode_conf(meta.get_conf_state())?;
+            self.wal.save_snapshot(&etcd_wal::SnapshotMarker {
+                index: meta.index,
+                term: meta.term,
+                conf_state: conf,
+            })?;
+            self.node.mut_store().apply_snapshot(&meta);
+            self.state
+                .set_committed(self.node.store().hard_state().commit);
+            tracing::info!(
+                index = meta.index,
+                term = meta.term,
+                "received a snapshot from the leader"
+            );
+            self.apply_tx
+                .send(ApplyMsg::Snapshot(meta))
+                .map_err(|_| ServerError::Stopped)?;
         }
         self.to_apply(rd.take_committed_entries())?;
 
@@ -177,7 +268,7 @@ impl RaftLoop {
             let _ = self.read_tx.send(rs);
         }
         if !rd.persisted_messages().is_empty() {
-            self.peers.send(rd.take_persisted_messages());
+            self.send(rd.take_persisted_messages());
         }
 
         let mut light = self.node.advance_append(rd);
@@ -187,7 +278,7 @@ impl RaftLoop {
             metrics::gauge!(m::PROPOSALS_COMMITTED).set(commit as f64);
         }
         if !light.messages().is_empty() {
-            self.peers.send(light.take_messages());
+            self.send(light.take_messages());
         }
         self.to_apply(light.take_committed_entries())?;
         Ok(())
@@ -198,8 +289,27 @@ impl RaftLoop {
             return Ok(());
         }
         self.apply_tx
-            .send(entries)
+            .send(ApplyMsg::Entries(entries))
             .map_err(|_| ServerError::Stopped)
+    }
+
+    /// Sends messages; a snapshot message gets the backend attached on its own thread.
+    fn send(&self, msgs: Vec<Message>) {
+        let (snapshots, msgs): (Vec<Message>, Vec<Message>) = msgs
+            .into_iter()
+            .partition(|m| m.get_msg_type() == MessageType::MsgSnapshot);
+        if !msgs.is_empty() {
+            self.peers.send(msgs);
+        }
+        for msg in snapshots {
+            send_snapshot(
+                msg,
+                self.store.clone(),
+                self.peers.clone(),
+                self.snap_dir.clone(),
+                self.raft_tx.clone(),
+            );
+        }
     }
 
     fn on_soft_state(&mut self, leader: u64, role: StateRole) {
@@ -232,14 +342,15 @@ impl RaftLoop {
     }
 
     fn snapshot(&mut self, index: u64, term: u64, conf_state: ConfState) -> Result<()> {
-        let conf = conf_state
-            .write_to_bytes()
-            .map_err(|e| ServerError::Corrupt(format!("cannot encode raft configuration: {e}")))?;
+        let conf = encode_conf(&conf_state)?;
         self.wal.save_snapshot(&etcd_wal::SnapshotMarker {
             index,
             term,
             conf_state: conf,
         })?;
+        self.node
+            .mut_store()
+            .set_last_snapshot(index, term, conf_state);
         let keep_from = index.saturating_sub(self.catchup_entries).max(1);
         self.node.mut_store().compact(keep_from);
         self.wal.release_to(index)?;
@@ -250,6 +361,11 @@ impl RaftLoop {
         );
         Ok(())
     }
+}
+
+fn encode_conf(cs: &ConfState) -> Result<Vec<u8>> {
+    cs.write_to_bytes()
+        .map_err(|e| ServerError::Corrupt(format!("cannot encode raft configuration: {e}")))
 }
 
 pub fn to_wal_entry(e: &Entry) -> Result<etcd_wal::Entry> {

@@ -20,7 +20,7 @@ use crate::membership::Membership;
 use crate::metrics as m;
 use crate::node_state::NodeState;
 use crate::raft_logger;
-use crate::raft_loop::{NoPeers, PeerSender, RaftLoop, RaftMsg};
+use crate::raft_loop::{NoPeers, Peers, RaftLoop, RaftMsg};
 use crate::read_index::{ReadLoop, ReadQueue};
 use crate::wait::Waiters;
 
@@ -60,10 +60,7 @@ impl EtcdServer {
         Self::start_with_peers(cfg, Arc::new(NoPeers))
     }
 
-    pub fn start_with_peers(
-        cfg: ServerConfig,
-        peers: Arc<dyn PeerSender>,
-    ) -> Result<Arc<EtcdServer>> {
+    pub fn start_with_peers(cfg: ServerConfig, peers: Arc<dyn Peers>) -> Result<Arc<EtcdServer>> {
         m::describe();
         let boot = bootstrap(&cfg)?;
         let member_id = boot.member_id;
@@ -92,6 +89,12 @@ impl EtcdServer {
         }
 
         let state = Arc::new(NodeState::new(member_id, boot.applied, committed, term));
+        state.set_learner(boot.membership.local_is_learner());
+        for m in boot.membership.members() {
+            if m.id != member_id {
+                peers.add_peer(m.id, m.peer_urls.clone());
+            }
+        }
         let waiters = Arc::new(Waiters::default());
         let (raft_tx, raft_rx) = mpsc::channel();
         let (apply_tx, apply_rx) = mpsc::channel();
@@ -106,7 +109,10 @@ impl EtcdServer {
             read_tx,
             state: state.clone(),
             waiters: waiters.clone(),
-            peers,
+            peers: peers.clone(),
+            store: boot.store.clone(),
+            snap_dir: cfg.snap_dir(),
+            raft_tx: raft_tx.clone(),
             tick: cfg.heartbeat,
             catchup_entries: cfg.snapshot_catchup_entries,
         };
@@ -119,6 +125,8 @@ impl EtcdServer {
             waiters: waiters.clone(),
             state: state.clone(),
             raft_tx: raft_tx.clone(),
+            peers,
+            snap_dir: cfg.snap_dir(),
             snapshot_count: cfg.snapshot_count.max(1),
             snapshot_index: boot.snapshot_index,
         };

@@ -37,6 +37,15 @@ pub fn wire_error(err: &ServerError) -> Option<WireError> {
         S::LeaseNotFound => W::LeaseNotFound,
         S::NotSupportedForLearner => W::NotSupportedForLearner,
         S::MemberNotFound => W::MemberNotFound,
+        S::MemberExists | S::MemberRemoved => W::MemberExist,
+        S::PeerUrlExists => W::PeerUrlExist,
+        S::MemberBadUrls => W::MemberBadUrls,
+        S::MemberNotLearner => W::MemberNotLearner,
+        S::LearnerNotReady => W::LearnerNotReady,
+        S::TooManyLearners => W::TooManyLearners,
+        S::NotEnoughStartedMembers => W::MemberNotEnoughStarted,
+        S::BadLeaderTransferee => W::BadLeaderTransferee,
+        S::LeaderTransferTimeout => W::TimeoutLeaderTransfer,
         S::CorruptCluster => W::Corrupt,
         S::Wal(_) | S::Raft(_) | S::DataDir { .. } | S::Corrupt(_) | S::Config(_) => {
             return None;

@@ -19,6 +19,8 @@ pub enum Applied {
     DeleteRange(DeleteRangeResponse),
     Txn(TxnResponse),
     Compaction(CompactionResponse, Option<CompactionWaiter>),
+    /// A membership change: the members afterwards.
+    Members(Vec<crate::membership::Member>),
     /// Requests whose only answer is the header (member attributes, alarms, ...).
     Empty,
 }

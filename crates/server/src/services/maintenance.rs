@@ -5,7 +5,7 @@ use std::sync::Arc;
 use etcd_api::etcdserverpb::maintenance_server::Maintenance;
 use etcd_api::etcdserverpb::{
     AlarmRequest, AlarmResponse, DefragmentRequest, DefragmentResponse, HashKvRequest,
-    HashKvResponse, StatusRequest, StatusResponse,
+    HashKvResponse, MoveLeaderRequest, MoveLeaderResponse, StatusRequest, StatusResponse,
 };
 use tonic::{Request, Response, Status};
 
@@ -53,6 +53,16 @@ impl Maintenance for MaintenanceService {
     ) -> Result<Response<DefragmentResponse>, Status> {
         // The backend reclaims space on its own; there is nothing to rewrite.
         Ok(Response::new(DefragmentResponse {
+            header: Some(self.0.header(self.0.store().current_revision())),
+        }))
+    }
+
+    async fn move_leader(
+        &self,
+        req: Request<MoveLeaderRequest>,
+    ) -> Result<Response<MoveLeaderResponse>, Status> {
+        self.0.move_leader(req.into_inner().target_id).await?;
+        Ok(Response::new(MoveLeaderResponse {
             header: Some(self.0.header(self.0.store().current_revision())),
         }))
     }
