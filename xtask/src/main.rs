@@ -1,5 +1,7 @@
-//! Project tasks: `cargo xtask test` (the whole suite, as CI runs it), `cargo xtask lint`.
-//! Cluster and benchmark tasks arrive with their issues.
+//! Project tasks: `cargo xtask test` (the whole suite, as CI runs it), `cargo xtask lint`,
+//! `cargo xtask cluster --size N` (a local cluster of our etcd).
+
+mod cluster;
 
 use std::process::{Command, ExitCode};
 
@@ -19,6 +21,14 @@ enum Task {
     Test,
     /// cargo fmt --check and clippy with warnings denied.
     Lint,
+    /// Start a local cluster on free ports; Ctrl-C stops it.
+    Cluster {
+        #[arg(long, default_value_t = 3)]
+        size: usize,
+        /// Where the members keep their data (default: a new directory under the temp dir).
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+    },
 }
 
 fn cargo(args: &[&str]) -> Result<()> {
@@ -31,6 +41,17 @@ fn cargo(args: &[&str]) -> Result<()> {
         bail!("cargo {} failed with {status}", args.join(" "));
     }
     Ok(())
+}
+
+/// The workspace's target directory (xtask runs from the workspace root).
+fn target_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join("target")
+        })
 }
 
 fn main() -> ExitCode {
@@ -46,6 +67,8 @@ fn main() -> ExitCode {
                 "warnings",
             ])
         }),
+        Task::Cluster { size, data_dir } => cargo(&["build", "--release", "-p", "etcd"])
+            .and_then(|_| cluster::run(&target_dir().join("release").join("etcd"), size, data_dir)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::net::TcpListener;
@@ -62,6 +64,12 @@ pub struct Member {
     pub env: Vec<(String, String)>,
     /// Replace the standard flags entirely (e.g. to run from a config file).
     pub args_override: Option<Vec<String>>,
+    /// `--initial-cluster` (default: this member alone).
+    pub initial_cluster: Option<String>,
+    /// `--initial-cluster-state`.
+    pub cluster_state: &'static str,
+    /// `--initial-cluster-token`.
+    pub token: String,
     child: Option<Child>,
     log_offset: u64,
 }
@@ -77,6 +85,9 @@ impl Member {
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
             env: Vec::new(),
             args_override: None,
+            initial_cluster: None,
+            cluster_state: "new",
+            token: "etcd-cluster".into(),
             child: None,
             log_offset: 0,
         }
@@ -118,7 +129,16 @@ impl Member {
             format!("--advertise-client-urls={}", self.endpoint()),
             format!("--listen-peer-urls={}", self.peer_url()),
             format!("--initial-advertise-peer-urls={}", self.peer_url()),
-            format!("--initial-cluster={}={}", self.name, self.peer_url()),
+            format!(
+                "--initial-cluster={}",
+                self.initial_cluster.clone().unwrap_or_else(|| format!(
+                    "{}={}",
+                    self.name,
+                    self.peer_url()
+                ))
+            ),
+            format!("--initial-cluster-state={}", self.cluster_state),
+            format!("--initial-cluster-token={}", self.token),
         ];
         args.extend(self.extra_args.iter().cloned());
         args
@@ -242,6 +262,11 @@ impl Member {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Whether a process was started and not yet reaped by this harness.
+    pub fn has_child(&self) -> bool {
+        self.child.is_some()
     }
 
     pub fn is_running(&mut self) -> bool {

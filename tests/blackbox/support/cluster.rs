@@ -1,0 +1,111 @@
+//! Clusters of member processes for black-box tests: started together on free ports,
+//! with the helpers cluster tests need (leader, kill, restart, join, partition).
+
+use std::time::{Duration, Instant};
+
+use super::{Member, rt};
+
+/// Environment variable naming a file whose existence cuts a member off from its peers
+/// (fault injection, read by the binary).
+pub const BLACKHOLE_ENV: &str = "ETCDRS_FAILPOINT_PEER_BLACKHOLE_FILE";
+
+pub struct Cluster {
+    pub members: Vec<Member>,
+    pub token: String,
+}
+
+impl Cluster {
+    /// `size` members named m1..mN, started and ready.
+    pub fn start(size: usize, extra_args: &[&str]) -> Cluster {
+        let mut members: Vec<Member> = (0..size)
+            .map(|i| {
+                let mut m = Member::new(extra_args);
+                m.name = format!("m{}", i + 1);
+                m
+            })
+            .collect();
+        let initial = members
+            .iter()
+            .map(|m| format!("{}={}", m.name, m.peer_url()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let token = format!("cluster-{}", members[0].peer_port);
+        for m in &mut members {
+            m.initial_cluster = Some(initial.clone());
+            m.token = token.clone();
+            let blackhole = m.dir.path().join("blackhole");
+            m.env
+                .push((BLACKHOLE_ENV.into(), blackhole.display().to_string()));
+        }
+        // All members start before any waits: none is ready until a quorum runs.
+        for m in &mut members {
+            m.spawn();
+        }
+        for m in &mut members {
+            m.wait_ready();
+        }
+        Cluster { members, token }
+    }
+
+    pub fn endpoints(&self) -> String {
+        self.members
+            .iter()
+            .filter(|m| m.has_child())
+            .map(Member::endpoint)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The index of the member every running member agrees is leader, waiting up to
+    /// `timeout` for one.
+    pub fn leader(&mut self, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(i) = self.current_leader() {
+                return i;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no agreed leader within {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn current_leader(&mut self) -> Option<usize> {
+        let running: Vec<usize> = (0..self.members.len())
+            .filter(|&i| self.members[i].is_running())
+            .collect();
+        let r = rt();
+        let mut leaders = Vec::new();
+        let mut ids = Vec::new();
+        for &i in &running {
+            let st = r.block_on(async {
+                let mut c = etcd_client::Client::connect([self.members[i].endpoint()], None)
+                    .await
+                    .ok()?;
+                tokio::time::timeout(Duration::from_secs(2), c.status())
+                    .await
+                    .ok()?
+                    .ok()
+            })?;
+            leaders.push(st.leader());
+            ids.push(st.header()?.member_id());
+        }
+        let first = *leaders.first()?;
+        if first == 0 || leaders.iter().any(|l| *l != first) {
+            return None;
+        }
+        ids.iter().position(|id| *id == first).map(|p| running[p])
+    }
+
+    /// Cuts member `i` off from every peer (both directions) or heals it.
+    pub fn partition(&self, i: usize, cut: bool) {
+        let file = self.members[i].dir.path().join("blackhole");
+        if cut {
+            std::fs::write(&file, b"").expect("create blackhole file");
+        } else {
+            let _ = std::fs::remove_file(&file);
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! `cargo xtask cluster --size N`: a local cluster of our `etcd` on free ports, each
+//! member's log printed with a prefix, everything stopped on Ctrl-C.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+/// Ports nobody listens on right now.
+pub fn free_ports(n: usize) -> Result<Vec<u16>> {
+    // Hold all listeners until every port is chosen so none repeats.
+    let listeners = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    Ok(listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect::<std::io::Result<Vec<_>>>()?)
+}
+
+/// One member's command line in a cluster of `names` with the given ports.
+pub struct MemberSpec {
+    pub name: String,
+    pub client_port: u16,
+    pub peer_port: u16,
+}
+
+pub fn member_args(
+    m: &MemberSpec,
+    data_dir: &Path,
+    initial_cluster: &str,
+    token: &str,
+) -> Vec<String> {
+    let client = format!("http://127.0.0.1:{}", m.client_port);
+    let peer = format!("http://127.0.0.1:{}", m.peer_port);
+    vec![
+        format!("--name={}", m.name),
+        format!("--data-dir={}", data_dir.display()),
+        format!("--listen-client-urls={client}"),
+        format!("--advertise-client-urls={client}"),
+        format!("--listen-peer-urls={peer}"),
+        format!("--initial-advertise-peer-urls={peer}"),
+        format!("--initial-cluster={initial_cluster}"),
+        format!("--initial-cluster-token={token}"),
+        "--initial-cluster-state=new".into(),
+    ]
+}
+
+/// The members of a cluster of `size` on free ports.
+pub fn plan(size: usize) -> Result<(Vec<MemberSpec>, String)> {
+    let ports = free_ports(size * 2)?;
+    let members: Vec<MemberSpec> = (0..size)
+        .map(|i| MemberSpec {
+            name: format!("m{}", i + 1),
+            client_port: ports[2 * i],
+            peer_port: ports[2 * i + 1],
+        })
+        .collect();
+    let initial = members
+        .iter()
+        .map(|m| format!("{}=http://127.0.0.1:{}", m.name, m.peer_port))
+        .collect::<Vec<_>>()
+        .join(",");
+    Ok((members, initial))
+}
+
+fn prefix_lines(name: String, stream: impl std::io::Read + Send + 'static) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            println!("[{name}] {line}");
+        }
+    });
+}
+
+pub fn run(etcd: &Path, size: usize, base_dir: Option<PathBuf>) -> Result<()> {
+    let dir = match base_dir {
+        Some(d) => d,
+        None => std::env::temp_dir().join(format!("etcd-cluster-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    let (members, initial) = plan(size)?;
+    let mut children: Vec<Child> = Vec::new();
+    for m in &members {
+        let args = member_args(m, &dir.join(&m.name), &initial, "xtask-cluster");
+        let mut child = Command::new(etcd)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("start {}", etcd.display()))?;
+        if let Some(out) = child.stderr.take() {
+            prefix_lines(m.name.clone(), out);
+        }
+        if let Some(out) = child.stdout.take() {
+            prefix_lines(m.name.clone(), out);
+        }
+        children.push(child);
+    }
+    let endpoints = members
+        .iter()
+        .map(|m| format!("http://127.0.0.1:{}", m.client_port))
+        .collect::<Vec<_>>()
+        .join(",");
+    println!("cluster of {size} members; data in {}", dir.display());
+    println!("endpoints: {endpoints}");
+    println!("try: ETCDCTL_API=3 etcdctl --endpoints={endpoints} member list");
+    println!("Ctrl-C stops all members.");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
+            .context("install Ctrl-C handler")?;
+    }
+    while !stop.load(Ordering::SeqCst) {
+        for (m, c) in members.iter().zip(children.iter_mut()) {
+            if let Ok(Some(status)) = c.try_wait() {
+                println!("[{}] exited with {status}", m.name);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    println!("stopping the cluster");
+    for c in &mut children {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(c.id().to_string())
+            .status();
+    }
+    for c in &mut children {
+        let _ = c.wait();
+    }
+    Ok(())
+}
