@@ -50,12 +50,19 @@ pub fn serve(
         loop {
             tokio::select! {
                 conn = listener.accept() => match conn {
-                    Ok(conn) => {
-                        let svc = TowerToHyperService::new(router.clone());
-                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(AuthorityFixStream::new(conn)), svc).into_owned();
-                        let conn = graceful.watch(conn);
+                    Ok(accepted) => {
+                        // The TLS handshake runs in the connection's task, not the accept loop.
+                        let (svc, builder, watcher) = (TowerToHyperService::new(router.clone()), builder.clone(), graceful.watcher());
                         tokio::spawn(async move {
-                            if let Err(e) = conn.await {
+                            let conn = match accepted.handshake().await {
+                                Ok(conn) => conn,
+                                Err(e) => {
+                                    tracing::debug!(error = %e, "TLS handshake failed");
+                                    return;
+                                }
+                            };
+                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(AuthorityFixStream::new(conn)), svc).into_owned();
+                            if let Err(e) = watcher.watch(conn).await {
                                 tracing::debug!(error = %e, "connection ended with an error");
                             }
                         });

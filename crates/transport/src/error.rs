@@ -1,11 +1,15 @@
 //! The crate's error type; messages follow Go's `net` package wording so operators see
-//! what they would see from etcd (`listen tcp 127.0.0.1:2379: bind: address already in use`).
+//! what they would see from etcd (`listen tcp 127.0.0.1:2379: bind: address already in use`),
+//! and TLS errors follow etcd's (`unexpected TLS cipher suite "X"`).
 
 use std::io;
+use std::path::PathBuf;
 
-/// Everything that can go wrong while turning an etcd URL into a socket.
+use crate::tls::TlsVersion;
+
+/// Everything that can go wrong while turning an etcd URL into a (TLS) connection.
 ///
-/// Every variant names the URL, address or path involved.
+/// Every variant names the URL, address, file or setting involved.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
     /// The URL cannot be used for listening or dialing (bad scheme, missing port, ...).
@@ -38,9 +42,41 @@ pub enum TransportError {
     #[error("cannot listen on TLS for {url}: KeyFile and CertFile are not presented")]
     TlsRequired { url: String },
 
-    /// TLS was requested; this build does not implement it yet.
-    #[error("TLS is not supported yet (requested for {url})")]
-    TlsUnsupported { url: String },
+    /// A TLS file (certificate, key, CA bundle, CRL) cannot be read, parsed or used.
+    /// `what` names the role of the file (`certificate`, `key`, `trusted CA`, `CRL`).
+    #[error("{what} file {}: {reason}", path.display())]
+    TlsFile {
+        what: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+
+    /// The TLS settings contradict each other (only one of certificate and key,
+    /// client certificate authentication without a CA, a malformed allowed hostname, ...).
+    #[error("{reason}")]
+    TlsConfig { reason: String },
+
+    /// A cipher suite name (Go's spelling) that is unknown or that rustls does not
+    /// implement (CBC, RC4, 3DES and static-RSA suites).
+    #[error("unexpected TLS cipher suite {name:?}")]
+    UnsupportedCipherSuite { name: String },
+
+    /// A TLS version other than `TLS1.2` and `TLS1.3`.
+    #[error("unexpected TLS version {value:?} (must be one of: TLS1.2, TLS1.3)")]
+    InvalidTlsVersion { value: String },
+
+    /// The minimum TLS version is above the maximum.
+    #[error("min version ({min}) is greater than max version ({max})")]
+    TlsVersionRange { min: TlsVersion, max: TlsVersion },
+
+    /// The TLS handshake with a dialed server failed (bad certificate, protocol
+    /// mismatch, a plaintext server, or no answer within the connect timeout).
+    #[error("tls: handshake with {addr} failed: {source}")]
+    Handshake { addr: String, source: io::Error },
+
+    /// Generating or storing a self-signed certificate (auto TLS) failed.
+    #[error("cannot create self-signed certificate in {}: {reason}", dir.display())]
+    SelfCert { dir: PathBuf, reason: String },
 
     /// Any other I/O failure; `op` says what was being done to `target`.
     #[error("{op} {target}: {}", os_message(.source))]

@@ -23,6 +23,9 @@ pub struct ListenOptions {
     /// Used only for secure schemes (`https`, `unixs`); ignored for `http`/`unix`, where
     /// etcd serves plaintext even when certificates are configured.
     pub tls: Option<TlsInfo>,
+    /// Bound on one connection's TLS handshake (and its certificate checks), so clients
+    /// that never finish one do not hold a connection slot forever.
+    pub handshake_timeout: Option<Duration>,
 }
 
 impl Default for ListenOptions {
@@ -35,6 +38,7 @@ impl Default for ListenOptions {
             write_timeout: None,
             max_connections: None,
             tls: None,
+            handshake_timeout: Some(Duration::from_secs(10)),
         }
     }
 }

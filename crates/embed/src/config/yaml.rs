@@ -124,7 +124,9 @@ fn apply_security(
     if let (Side::Client, Value::Mapping(map)) = (side, &value) {
         // The client side has no flag for allowed CNs; set it directly.
         if let Some(v) = map.get("allowed-cn") {
-            cfg.client_tls.allowed_cn = scalar_or_list(v).filter(|s| !s.is_empty());
+            cfg.client_tls.allowed_cn = scalar_or_list(v)
+                .map(|s| flags::strings(&s))
+                .unwrap_or_default();
             cfg.explicitly_set.insert(format!("{section}.allowed-cn"));
         }
     }

@@ -136,7 +136,7 @@ fn a_full_file_sets_every_kind_of_value() {
         Some(Path::new("/etc/etcd/ca.crt"))
     );
     assert!(t.client_cert_auth && !t.auto_tls);
-    assert_eq!(t.allowed_cn.as_deref(), Some("client-cn"));
+    assert_eq!(t.allowed_cn, ["client-cn"]);
     let p = &c.peer_tls;
     assert_eq!(
         p.cert_file.as_deref(),
@@ -149,8 +149,8 @@ fn a_full_file_sets_every_kind_of_value() {
     );
     assert_eq!(p.crl_file.as_deref(), Some(Path::new("/etc/etcd/peer.crl")));
     assert!(p.client_cert_auth && p.auto_tls);
-    assert_eq!(p.allowed_cn.as_deref(), Some("peer-cn"));
-    assert_eq!(p.allowed_hostname.as_deref(), Some("peer.example.com"));
+    assert_eq!(p.allowed_cn, ["peer-cn"]);
+    assert_eq!(p.allowed_hostname, ["peer.example.com"]);
     assert_eq!(
         c.other_bool("peer-skip-client-san-verification"),
         Some(true)

@@ -199,15 +199,15 @@ fn tls_flags_fill_the_client_and_peer_sections() {
     assert_eq!(t.key_file.as_deref(), Some("server.key".as_ref()));
     assert_eq!(t.trusted_ca_file.as_deref(), Some("ca.crt".as_ref()));
     assert_eq!(t.crl_file.as_deref(), Some("client.crl".as_ref()));
-    assert_eq!(t.allowed_hostname.as_deref(), Some("client.example.com"));
+    assert_eq!(t.allowed_hostname, ["client.example.com"]);
     assert!(t.client_cert_auth && t.auto_tls && !t.is_empty());
     let p = &c.peer_tls;
     assert_eq!(p.cert_file.as_deref(), Some("peer.crt".as_ref()));
     assert_eq!(p.key_file.as_deref(), Some("peer.key".as_ref()));
     assert_eq!(p.trusted_ca_file.as_deref(), Some("peer-ca.crt".as_ref()));
     assert_eq!(p.crl_file.as_deref(), Some("peer.crl".as_ref()));
-    assert_eq!(p.allowed_cn.as_deref(), Some("etcd-peer"));
-    assert_eq!(p.allowed_hostname.as_deref(), Some("peer.example.com"));
+    assert_eq!(p.allowed_cn, ["etcd-peer"]);
+    assert_eq!(p.allowed_hostname, ["peer.example.com"]);
     assert!(p.client_cert_auth && p.auto_tls);
     assert_eq!(
         c.cipher_suites,

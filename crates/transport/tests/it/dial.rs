@@ -12,7 +12,7 @@ async fn refused_connection_names_the_address() {
     let bound = listener.bound_url();
     let port = bound.port().unwrap();
     drop(listener);
-    let err = dial(&bound, PATIENCE, None, None).await.unwrap_err();
+    let err = dial(&bound, PATIENCE, None, None, None).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         format!("dial tcp 127.0.0.1:{port}: connect: connection refused")
@@ -26,6 +26,7 @@ async fn missing_unix_socket_names_the_path() {
     let err = dial(
         &url(&format!("unix://{}", path.display())),
         PATIENCE,
+        None,
         None,
         None,
     )
@@ -56,6 +57,7 @@ async fn dial_resolves_localhost() {
         PATIENCE,
         None,
         None,
+        None,
     )
     .await
     .unwrap();
@@ -63,15 +65,13 @@ async fn dial_resolves_localhost() {
 }
 
 #[tokio::test]
-async fn secure_and_foreign_schemes_are_refused() {
-    let err = dial(&url("https://127.0.0.1:1"), PATIENCE, None, None)
+async fn secure_scheme_connects_before_the_handshake_and_foreign_schemes_are_refused() {
+    // Nothing listens on port 1: the TCP connect fails before any TLS happens.
+    let err = dial(&url("https://127.0.0.1:1"), PATIENCE, None, None, None)
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, TransportError::TlsUnsupported { .. }),
-        "{err:?}"
-    );
-    let err = dial(&url("ftp://127.0.0.1:1"), PATIENCE, None, None)
+    assert!(matches!(err, TransportError::Connect { .. }), "{err:?}");
+    let err = dial(&url("ftp://127.0.0.1:1"), PATIENCE, None, None, None)
         .await
         .unwrap_err();
     assert!(matches!(err, TransportError::InvalidUrl { .. }), "{err:?}");

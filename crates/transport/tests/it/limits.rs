@@ -16,8 +16,8 @@ async fn max_connections_gates_accept_until_a_connection_closes() {
         .await
         .unwrap();
     let bound = listener.bound_url();
-    let _c1 = dial(&bound, PATIENCE, None, None).await.unwrap();
-    let _c2 = dial(&bound, PATIENCE, None, None).await.unwrap();
+    let _c1 = dial(&bound, PATIENCE, None, None, None).await.unwrap();
+    let _c2 = dial(&bound, PATIENCE, None, None, None).await.unwrap();
 
     let first = listener.accept().await.unwrap();
     // The second connection is queued in the kernel, but the slot is taken.

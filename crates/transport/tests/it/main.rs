@@ -1,9 +1,11 @@
-//! Integration tests of etcd-transport: real sockets on loopback and in temp dirs.
+//! Integration tests of etcd-transport: real sockets on loopback and in temp dirs, TLS
+//! against a PKI generated per test.
 
 mod dial;
 mod limits;
 mod tcp;
 mod timeouts;
+mod tls;
 mod unix;
 
 use std::time::Duration;
@@ -22,7 +24,7 @@ pub fn url(raw: &str) -> Url {
 /// Accepts one connection and echoes what it reads until EOF.
 pub fn spawn_echo(listener: Listener) -> tokio::task::JoinHandle<Conn> {
     tokio::spawn(async move {
-        let mut conn = listener.accept().await.unwrap();
+        let mut conn = listener.accept().await.unwrap().handshake().await.unwrap();
         let mut buf = [0u8; 1024];
         loop {
             let n = conn.read(&mut buf).await.unwrap();

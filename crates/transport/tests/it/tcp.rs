@@ -1,4 +1,4 @@
-//! TCP listeners: binding, accepting, port reuse, TLS slot errors.
+//! TCP listeners: binding, accepting, port reuse, TLS set-up errors.
 
 use etcd_transport::{ListenAddr, ListenOptions, Listener, TlsInfo, TransportError, dial};
 use tokio::io::AsyncReadExt;
@@ -28,7 +28,7 @@ async fn bind_port_zero_then_accept_and_echo() {
     assert_eq!(bound.as_str(), format!("http://127.0.0.1:{port}/"));
 
     let server = spawn_echo(listener);
-    let mut client = dial(&bound, PATIENCE, None, None).await.unwrap();
+    let mut client = dial(&bound, PATIENCE, None, None, None).await.unwrap();
     assert_eq!(client.peer_addr(), Some(([127, 0, 0, 1], port).into()));
     round_trip(&mut client, b"hello etcd").await;
     let client_addr = client.local_addr();
@@ -45,7 +45,7 @@ async fn ipv6_loopback_echo() {
     let bound = listener.bound_url();
     assert_eq!(bound.host_str(), Some("[::1]"));
     let _server = spawn_echo(listener);
-    let mut client = dial(&bound, PATIENCE, None, None).await.unwrap();
+    let mut client = dial(&bound, PATIENCE, None, None, None).await.unwrap();
     round_trip(&mut client, b"v6").await;
 }
 
@@ -69,7 +69,7 @@ async fn rebind_after_close_with_reuse_address() {
     let port = port_of(&first);
     let bound = first.bound_url();
     // Leave a connection closed by the server side in TIME_WAIT.
-    let mut client = dial(&bound, PATIENCE, None, None).await.unwrap();
+    let mut client = dial(&bound, PATIENCE, None, None, None).await.unwrap();
     let accepted = first.accept().await.unwrap();
     drop(accepted);
     let mut rest = Vec::new();
@@ -123,7 +123,7 @@ async fn reuse_port_on_both_listeners_shares_the_port() {
 }
 
 #[tokio::test]
-async fn secure_schemes_report_the_tls_slot() {
+async fn secure_schemes_need_usable_tls_files() {
     let err = bind("https://127.0.0.1:0", &ListenOptions::default())
         .await
         .unwrap_err();
@@ -142,10 +142,21 @@ async fn secure_schemes_report_the_tls_slot() {
         tls: Some(tls),
         ..ListenOptions::default()
     };
+    // The files are loaded at bind time: a missing one is named.
     let err = bind("https://127.0.0.1:0", &opts).await.unwrap_err();
     assert!(
-        matches!(err, TransportError::TlsUnsupported { .. }),
+        matches!(
+            &err,
+            TransportError::TlsFile {
+                what: "certificate",
+                ..
+            }
+        ),
         "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "certificate file server.pem: no such file or directory"
     );
     // etcd serves plaintext on http:// even when certificates are configured.
     bind("http://127.0.0.1:0", &opts).await.unwrap();
@@ -158,6 +169,6 @@ async fn dropping_a_listener_refuses_new_connections() {
         .unwrap();
     let bound = listener.bound_url();
     drop(listener);
-    let err = dial(&bound, PATIENCE, None, None).await.unwrap_err();
+    let err = dial(&bound, PATIENCE, None, None, None).await.unwrap_err();
     assert!(matches!(err, TransportError::Connect { .. }), "{err:?}");
 }

@@ -23,10 +23,10 @@ async fn read_timeout_fires_on_a_silent_peer() {
         ..ListenOptions::default()
     })
     .await;
-    let _client = dial(&listener.bound_url(), PATIENCE, None, None)
+    let _client = dial(&listener.bound_url(), PATIENCE, None, None, None)
         .await
         .unwrap();
-    let mut conn = listener.accept().await.unwrap();
+    let mut conn = listener.accept().await.unwrap().handshake().await.unwrap();
     let started = Instant::now();
     let mut buf = [0u8; 16];
     let err = tokio::time::timeout(PATIENCE, conn.read(&mut buf))
@@ -44,10 +44,10 @@ async fn read_timeout_is_per_read_not_per_connection() {
         ..ListenOptions::default()
     })
     .await;
-    let mut client = dial(&listener.bound_url(), PATIENCE, None, None)
+    let mut client = dial(&listener.bound_url(), PATIENCE, None, None, None)
         .await
         .unwrap();
-    let mut conn = listener.accept().await.unwrap();
+    let mut conn = listener.accept().await.unwrap().handshake().await.unwrap();
     let writer = tokio::spawn(async move {
         // Paced writes: each gap is shorter than the timeout, the total is longer.
         for _ in 0..4 {
@@ -69,10 +69,10 @@ async fn write_timeout_fires_when_the_peer_does_not_read() {
         ..ListenOptions::default()
     })
     .await;
-    let _client = dial(&listener.bound_url(), PATIENCE, None, None)
+    let _client = dial(&listener.bound_url(), PATIENCE, None, None, None)
         .await
         .unwrap();
-    let mut conn = listener.accept().await.unwrap();
+    let mut conn = listener.accept().await.unwrap().handshake().await.unwrap();
     let chunk = vec![7u8; 256 * 1024];
     let outcome = tokio::time::timeout(PATIENCE, async {
         // Fill both socket buffers; bounded so a broken timeout cannot loop forever.
@@ -90,7 +90,7 @@ async fn write_timeout_fires_when_the_peer_does_not_read() {
 #[tokio::test]
 async fn dialed_connections_apply_their_read_timeout() {
     let listener = listener(ListenOptions::default()).await;
-    let mut client = dial(&listener.bound_url(), PATIENCE, Some(TIMEOUT), None)
+    let mut client = dial(&listener.bound_url(), PATIENCE, Some(TIMEOUT), None, None)
         .await
         .unwrap();
     let _server_side = listener.accept().await.unwrap();

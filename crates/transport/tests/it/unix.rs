@@ -21,7 +21,7 @@ async fn unix_bind_accept_echo_and_cleanup() {
 
     let bound = listener.bound_url();
     let server = spawn_echo(listener);
-    let mut client = dial(&bound, PATIENCE, None, None).await.unwrap();
+    let mut client = dial(&bound, PATIENCE, None, None, None).await.unwrap();
     assert_eq!(client.peer_addr(), None);
     round_trip(&mut client, b"over a unix socket").await;
     drop(client);
@@ -45,7 +45,7 @@ async fn stale_socket_file_is_replaced() {
         .unwrap();
     let bound = listener.bound_url();
     let _server = spawn_echo(listener);
-    let mut client = dial(&bound, PATIENCE, None, None).await.unwrap();
+    let mut client = dial(&bound, PATIENCE, None, None, None).await.unwrap();
     round_trip(&mut client, b"fresh").await;
 }
 

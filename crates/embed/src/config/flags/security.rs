@@ -77,7 +77,7 @@ pub(super) const FLAGS: &[Flag] = &[
         "",
         "Comma-separated list of SAN hostnames for client cert authentication.",
         |c, v| {
-            c.client_tls.allowed_hostname = opt_text(v);
+            c.client_tls.allowed_hostname = strings(v);
             Ok(())
         },
     ),
@@ -154,7 +154,7 @@ pub(super) const FLAGS: &[Flag] = &[
         "",
         "Comma-separated list of allowed CNs for inter-peer TLS authentication.",
         |c, v| {
-            c.peer_tls.allowed_cn = opt_text(v);
+            c.peer_tls.allowed_cn = strings(v);
             Ok(())
         },
     ),
@@ -165,7 +165,7 @@ pub(super) const FLAGS: &[Flag] = &[
         "",
         "Comma-separated list of allowed SAN hostnames for inter-peer TLS authentication.",
         |c, v| {
-            c.peer_tls.allowed_hostname = opt_text(v);
+            c.peer_tls.allowed_hostname = strings(v);
             Ok(())
         },
     ),
