@@ -4,6 +4,7 @@
 mod support;
 
 mod client_kv;
+mod cluster;
 mod crash;
 mod etcdctl_kv;
 mod flags;

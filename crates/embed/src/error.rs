@@ -10,6 +10,8 @@ pub enum EmbedError {
     Listen(#[from] etcd_transport::TransportError),
     #[error(transparent)]
     Server(#[from] etcd_server::ServerError),
+    #[error("{0}")]
+    Join(String),
     #[error("cannot set up logging: {0}")]
     Logging(String),
     #[error("{0}")]

@@ -6,6 +6,7 @@ pub mod config;
 mod error;
 mod hpack_authority;
 mod http;
+mod join;
 pub mod logging;
 mod serve;
 mod start;

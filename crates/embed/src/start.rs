@@ -57,6 +57,7 @@ pub fn server_config(cfg: &Config) -> Result<ServerConfig, EmbedError> {
         backend_cache_bytes: 64 << 20,
         wal_segment_size: 64 << 20,
         join: None,
+        peer_tls: Some(cfg.peer_tls.clone()).filter(|t| !t.is_empty()),
     })
 }
 
@@ -145,7 +146,19 @@ pub async fn start(cfg: Config) -> Result<Etcd, EmbedError> {
     .await?;
 
     http::metrics_handle();
-    let server = EtcdServer::start(server_config(&cfg)?)?;
+    let mut server_cfg = server_config(&cfg)?;
+    if cfg.initial_cluster_state == ClusterState::Existing
+        && !etcd_wal::Wal::exists(&server_cfg.wal_dir)
+    {
+        let join = crate::join::fetch_cluster(
+            &cfg.initial_cluster_members()?,
+            &cfg.initial_advertise_peer_urls,
+            server_cfg.peer_tls.as_ref(),
+        )
+        .await?;
+        server_cfg.join = Some(join);
+    }
+    let server = EtcdServer::start(server_cfg)?;
 
     let peer_urls: Vec<Url> = peer_listeners.iter().map(Listener::bound_url).collect();
     let client_urls: Vec<Url> = client_listeners.iter().map(Listener::bound_url).collect();
@@ -153,7 +166,7 @@ pub async fn start(cfg: Config) -> Result<Etcd, EmbedError> {
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
 
-    let peer_router = axum::Router::new().route("/version", axum::routing::get(http::version));
+    let peer_router = server.peer_handler();
     for l in peer_listeners {
         tasks.push(serve::serve(l, peer_router.clone(), shutdown_rx.clone()));
     }
@@ -236,6 +249,8 @@ impl Etcd {
     /// member's loops and make the backend durable.
     pub async fn close(&self) {
         self.shutdown.send_replace(true);
+        // Peer streams never end on their own: close them so the peer listeners drain.
+        self.server.stop_peer_transport();
         let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut *self.tasks.lock());
         let drain = async {
             for t in tasks {

@@ -55,6 +55,25 @@ fn main() -> ExitCode {
     runtime.block_on(run(cfg))
 }
 
+/// Fault injection for tests: while the file this variable names exists, the member is
+/// cut off from every peer.
+const BLACKHOLE_ENV: &str = "ETCDRS_FAILPOINT_PEER_BLACKHOLE_FILE";
+
+fn watch_blackhole_file(server: std::sync::Arc<etcd_server::EtcdServer>, path: std::path::PathBuf) {
+    tokio::spawn(async move {
+        let mut cut = false;
+        loop {
+            let now = path.exists();
+            if now != cut {
+                cut = now;
+                tracing::warn!(cut, file = %path.display(), "fault injection: peer traffic blackhole");
+                server.set_peer_blackhole(cut);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    });
+}
+
 async fn run(cfg: config::Config) -> ExitCode {
     let (mut term, mut int) = match (
         signal(SignalKind::terminate()),
@@ -73,6 +92,9 @@ async fn run(cfg: config::Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(path) = std::env::var_os(BLACKHOLE_ENV) {
+        watch_blackhole_file(etcd.server.clone(), path.into());
+    }
     let code = tokio::select! {
         _ = term.recv() => {
             tracing::info!(signal = "TERM", "received signal; shutting down");

@@ -31,9 +31,7 @@ pub enum ApplyMsg {
 }
 
 /// Where the peer transport puts the backend of a snapshot received for raft `index`.
-pub fn received_snapshot_path(snap_dir: &std::path::Path, index: u64) -> PathBuf {
-    snap_dir.join(format!("{index:016x}.snap.db"))
-}
+pub use etcd_rafthttp::snapshot_db_path as received_snapshot_path;
 
 pub struct ApplyLoop {
     pub rx: Receiver<ApplyMsg>,
@@ -76,10 +74,16 @@ impl ApplyLoop {
             return Ok(());
         };
         let (last_index, last_term) = (last.index, last.term);
+        // A membership change is followed by a snapshot: a member added later catches up
+        // from a snapshot, and raft only accepts one whose configuration includes it.
+        let mut conf_changed = false;
         for e in &entries {
             let in_backend = e.index <= self.store.consistent_index();
             match e.get_entry_type() {
-                EntryType::EntryConfChange => self.apply_conf_change(e, in_backend)?,
+                EntryType::EntryConfChange => {
+                    self.apply_conf_change(e, in_backend)?;
+                    conf_changed |= !in_backend;
+                }
                 // Already in the backend (replayed after a restart or a snapshot).
                 _ if in_backend => {}
                 _ => self.apply_normal(e)?,
@@ -87,7 +91,7 @@ impl ApplyLoop {
         }
         self.state.set_applied(last_index);
         metrics::gauge!(m::PROPOSALS_APPLIED).set(last_index as f64);
-        if last_index - self.snapshot_index >= self.snapshot_count {
+        if conf_changed || last_index - self.snapshot_index >= self.snapshot_count {
             self.snapshot(last_index, last_term)?;
         }
         Ok(())

@@ -79,6 +79,8 @@ fn wal_options(cfg: &ServerConfig) -> WalOptions {
 pub fn bootstrap(cfg: &ServerConfig) -> Result<Bootstrapped> {
     let member_dir = cfg.member_dir();
     std::fs::create_dir_all(&member_dir).map_err(data_dir_err(&member_dir))?;
+    let snap_dir = cfg.snap_dir();
+    std::fs::create_dir_all(&snap_dir).map_err(data_dir_err(&snap_dir))?;
     if Wal::exists(&cfg.wal_dir) {
         restart(cfg)
     } else if let Some(join) = &cfg.join {

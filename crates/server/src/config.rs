@@ -34,6 +34,8 @@ pub struct ServerConfig {
     /// Joining an existing cluster (`--initial-cluster-state existing` with no data
     /// directory yet): the cluster as its members reported it.
     pub join: Option<JoinCluster>,
+    /// TLS for dialing peers (None: plain http).
+    pub peer_tls: Option<etcd_transport::TlsInfo>,
 }
 
 /// An existing cluster as fetched from its members' peer URLs.
@@ -103,6 +105,7 @@ impl ServerConfig {
             backend_cache_bytes: 8 << 20,
             wal_segment_size: 4 << 20,
             join: None,
+            peer_tls: None,
         }
     }
 }

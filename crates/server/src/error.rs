@@ -39,6 +39,10 @@ pub enum ServerError {
     NoSpace,
     #[error("requested lease not found")]
     LeaseNotFound,
+    #[error("lease already exists")]
+    LeaseExists,
+    #[error("too large lease TTL")]
+    LeaseTtlTooLarge,
     #[error("rpc not supported for learner")]
     NotSupportedForLearner,
     #[error("member not found")]
@@ -93,6 +97,20 @@ impl ServerError {
             | ServerError::Config(_) => true,
             ServerError::Mvcc(e) => matches!(e, MvccError::Backend(..) | MvccError::Corrupt(..)),
             _ => false,
+        }
+    }
+}
+
+impl From<etcd_lease::LeaseError> for ServerError {
+    fn from(e: etcd_lease::LeaseError) -> Self {
+        use etcd_lease::LeaseError as L;
+        match e {
+            L::NotFound => ServerError::LeaseNotFound,
+            L::LeaseExists => ServerError::LeaseExists,
+            L::TtlTooLarge => ServerError::LeaseTtlTooLarge,
+            L::NotPrimary => ServerError::NotLeader,
+            L::Backend(b) => ServerError::Mvcc(b),
+            other => ServerError::Corrupt(other.to_string()),
         }
     }
 }

@@ -17,6 +17,7 @@ mod membership;
 pub mod metrics;
 mod node_state;
 mod peer_http;
+mod peer_transport;
 mod proposal;
 mod raft_log;
 mod raft_logger;

@@ -135,7 +135,8 @@ impl Membership {
             }
         }
         // Adding a second member to a one-member cluster (restoring data) is allowed.
-        (started == 1 && n == 2) || started >= n / 2 + 1
+        // started >= quorum (n / 2 + 1)
+        (started == 1 && n == 2) || started > n / 2
     }
 
     /// etcd's IsReadyToRemoveVotingMember: a quorum of the remaining voters has started.
@@ -146,7 +147,7 @@ impl Membership {
             .filter(|m| !m.is_learner && m.id != id)
             .collect();
         let started = rest.iter().filter(|m| Self::started(m)).count();
-        started >= rest.len() / 2 + 1
+        started > rest.len() / 2 // a quorum of the rest
     }
 
     pub fn learner_count(&self) -> usize {

@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use etcd_api::etcdserverpb::{ResponseHeader, StatusResponse};
 use etcd_mvcc::KvStore;
 use etcd_mvcc::watch::WatchableStore;
+use etcd_rafthttp::{Transport, TransportConfig, TransportFatal};
 use parking_lot::Mutex;
 use raft::RawNode;
 
@@ -19,8 +20,9 @@ use crate::ids::{RequestIdGenerator, id_hex};
 use crate::membership::Membership;
 use crate::metrics as m;
 use crate::node_state::NodeState;
+use crate::peer_transport::{RaftAdapter, TransportPeers};
 use crate::raft_logger;
-use crate::raft_loop::{NoPeers, Peers, RaftLoop, RaftMsg};
+use crate::raft_loop::{Peers, RaftLoop, RaftMsg};
 use crate::read_index::{ReadLoop, ReadQueue};
 use crate::wait::Waiters;
 
@@ -42,6 +44,7 @@ pub struct EtcdServer {
     pub(crate) raft_tx: mpsc::Sender<RaftMsg>,
     pub(crate) reqid: RequestIdGenerator,
     pub(crate) reads: Arc<ReadQueue>,
+    pub(crate) transport: Arc<Transport>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -57,10 +60,6 @@ impl EtcdServer {
     /// Opens or creates the data directory and starts the member's loops. Must be called
     /// inside a tokio runtime. The member then elects a leader and publishes itself.
     pub fn start(cfg: ServerConfig) -> Result<Arc<EtcdServer>> {
-        Self::start_with_peers(cfg, Arc::new(NoPeers))
-    }
-
-    pub fn start_with_peers(cfg: ServerConfig, peers: Arc<dyn Peers>) -> Result<Arc<EtcdServer>> {
         m::describe();
         let boot = bootstrap(&cfg)?;
         let member_id = boot.member_id;
@@ -90,13 +89,43 @@ impl EtcdServer {
 
         let state = Arc::new(NodeState::new(member_id, boot.applied, committed, term));
         state.set_learner(boot.membership.local_is_learner());
+        let waiters = Arc::new(Waiters::default());
+        let (raft_tx, raft_rx) = mpsc::channel();
+        let transport = Transport::new(
+            TransportConfig {
+                local_id: member_id,
+                cluster_id: boot.cluster_id,
+                server_version: SERVER_VERSION.into(),
+                min_cluster_version: "3.0.0".into(),
+                tls: cfg.peer_tls.clone(),
+                dial_timeout: etcd_rafthttp::DEFAULT_DIAL_TIMEOUT,
+                write_timeout: etcd_rafthttp::DEFAULT_WRITE_TIMEOUT,
+                snapshot_dir: cfg.snap_dir(),
+            },
+            Arc::new(RaftAdapter {
+                raft_tx: raft_tx.clone(),
+                membership: boot.membership.clone(),
+            }),
+        );
+        let peers: Arc<dyn Peers> = Arc::new(TransportPeers(transport.clone()));
         for m in boot.membership.members() {
             if m.id != member_id {
                 peers.add_peer(m.id, m.peer_urls.clone());
             }
         }
-        let waiters = Arc::new(Waiters::default());
-        let (raft_tx, raft_rx) = mpsc::channel();
+        // A peer telling us we were removed stops this member, as etcd does.
+        {
+            let mut fatal = transport.take_fatal_errors();
+            let state = state.clone();
+            tokio::spawn(async move {
+                if let Some(TransportFatal::RemovedFromCluster { by }) = fatal.recv().await {
+                    state.fail(format!(
+                        "the member has been permanently removed from the cluster (told by {})",
+                        id_hex(by)
+                    ));
+                }
+            });
+        }
         let (apply_tx, apply_rx) = mpsc::channel();
         let (read_tx, read_rx) = tokio::sync::mpsc::unbounded_channel();
         let reads = Arc::new(ReadQueue::default());
@@ -170,6 +199,7 @@ impl EtcdServer {
             raft_tx,
             reqid: RequestIdGenerator::new(member_id),
             reads,
+            transport,
             threads: Mutex::new(threads),
             cfg,
         });
@@ -247,6 +277,7 @@ impl EtcdServer {
     /// Stops the loops and waits for them; what was applied is synced to the backend.
     pub async fn stop(&self) {
         self.state.stop();
+        self.transport.stop();
         let threads: Vec<JoinHandle<()>> = std::mem::take(&mut *self.threads.lock());
         let _ = tokio::task::spawn_blocking(move || {
             for t in threads {
@@ -257,11 +288,26 @@ impl EtcdServer {
         self.waiters.fail_all(|| ServerError::Stopped);
     }
 
-    /// Hands a raft message from a peer to the raft loop (the peer transport's entry point).
-    pub fn process(&self, msg: raft::eraftpb::Message) -> Result<()> {
-        self.raft_tx
-            .send(RaftMsg::Step(msg))
-            .map_err(|_| ServerError::Stopped)
+    /// Routes for the peer listeners: the raft transport plus `/members` and `/version`.
+    pub fn peer_handler(self: &Arc<Self>) -> axum::Router {
+        self.transport
+            .handler()
+            .merge(crate::peer_http::peer_routes(self.clone()))
+    }
+
+    /// Closes every peer connection (before draining the peer listeners on shutdown).
+    pub fn stop_peer_transport(&self) {
+        self.transport.stop();
+    }
+
+    /// Fault injection for tests: cut this member off from every peer, or heal it.
+    pub fn set_peer_blackhole(&self, on: bool) {
+        self.transport.set_blackhole(on);
+    }
+
+    /// Since when a peer has been reachable (None: not now).
+    pub fn peer_active_since(&self, id: u64) -> Option<std::time::Instant> {
+        self.transport.active_since(id)
     }
 
     /// The header of every response: who answers, at which revision and term.

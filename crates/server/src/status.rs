@@ -35,6 +35,8 @@ pub fn wire_error(err: &ServerError) -> Option<WireError> {
         S::LeaderChanged => W::LeaderChanged,
         S::NoSpace => W::NoSpace,
         S::LeaseNotFound => W::LeaseNotFound,
+        S::LeaseExists => W::LeaseExist,
+        S::LeaseTtlTooLarge => W::LeaseTtlTooLarge,
         S::NotSupportedForLearner => W::NotSupportedForLearner,
         S::MemberNotFound => W::MemberNotFound,
         S::MemberExists | S::MemberRemoved => W::MemberExist,

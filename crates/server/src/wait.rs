@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use etcd_api::etcdserverpb::{CompactionResponse, DeleteRangeResponse, PutResponse, TxnResponse};
+use etcd_api::etcdserverpb::{
+    CompactionResponse, DeleteRangeResponse, LeaseGrantResponse, PutResponse, TxnResponse,
+};
 use etcd_mvcc::CompactionWaiter;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
@@ -19,6 +21,7 @@ pub enum Applied {
     DeleteRange(DeleteRangeResponse),
     Txn(TxnResponse),
     Compaction(CompactionResponse, Option<CompactionWaiter>),
+    LeaseGrant(LeaseGrantResponse),
     /// A membership change: the members afterwards.
     Members(Vec<crate::membership::Member>),
     /// Requests whose only answer is the header (member attributes, alarms, ...).

@@ -59,9 +59,15 @@ impl Cluster {
     /// The index of the member every running member agrees is leader, waiting up to
     /// `timeout` for one.
     pub fn leader(&mut self, timeout: Duration) -> usize {
+        let all: Vec<usize> = (0..self.members.len()).collect();
+        self.leader_among(&all, timeout)
+    }
+
+    /// Like [`Cluster::leader`], asking only the members in `among`.
+    pub fn leader_among(&mut self, among: &[usize], timeout: Duration) -> usize {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(i) = self.current_leader() {
+            if let Some(i) = self.current_leader(among) {
                 return i;
             }
             assert!(
@@ -72,8 +78,10 @@ impl Cluster {
         }
     }
 
-    fn current_leader(&mut self) -> Option<usize> {
-        let running: Vec<usize> = (0..self.members.len())
+    fn current_leader(&mut self, among: &[usize]) -> Option<usize> {
+        let running: Vec<usize> = among
+            .iter()
+            .copied()
             .filter(|&i| self.members[i].is_running())
             .collect();
         let r = rt();
@@ -99,13 +107,26 @@ impl Cluster {
         ids.iter().position(|id| *id == first).map(|p| running[p])
     }
 
-    /// Cuts member `i` off from every peer (both directions) or heals it.
+    /// Cuts member `i` off from every peer (both directions) or heals it, and waits until
+    /// the member has logged that it did.
     pub fn partition(&self, i: usize, cut: bool) {
-        let file = self.members[i].dir.path().join("blackhole");
+        let m = &self.members[i];
+        let marker = format!("\"cut\":{cut}");
+        let before = m.log().matches(&marker).count();
+        let file = m.dir.path().join("blackhole");
         if cut {
             std::fs::write(&file, b"").expect("create blackhole file");
         } else {
             let _ = std::fs::remove_file(&file);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while m.log().matches(&marker).count() == before {
+            assert!(
+                Instant::now() < deadline,
+                "member {} did not apply the partition switch",
+                m.name
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
