@@ -11,6 +11,7 @@ mod range;
 mod restart;
 mod support;
 mod txn;
+mod watch;
 
 #[test]
 fn thread_safety() {
