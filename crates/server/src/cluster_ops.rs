@@ -9,6 +9,8 @@ use crate::conf_change;
 use crate::error::{Result, ServerError};
 use crate::ids::{id_hex, member_id};
 use crate::membership::{Member, MemberChange};
+use crate::peer_client::request as peer_request;
+use crate::peer_http::{parse_members, promote_error_from_kind};
 use crate::raft_loop::RaftMsg;
 use crate::server::EtcdServer;
 use crate::wait::Applied;
@@ -119,7 +121,7 @@ impl EtcdServer {
     pub async fn member_promote(&self, id: u64) -> Result<Vec<Member>> {
         self.membership.validate(&MemberChange::Promote(id))?;
         if self.leader() != self.member_id {
-            return Err(ServerError::NotLeader);
+            return self.forward_promote(id).await;
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.raft_tx
@@ -132,6 +134,50 @@ impl EtcdServer {
             return Err(ServerError::LearnerNotReady);
         }
         self.propose_member_change(MemberChange::Promote(id)).await
+    }
+
+    /// Asks the leader to promote, over its peer port (etcd's promoteMemberHTTP).
+    async fn forward_promote(&self, id: u64) -> Result<Vec<Member>> {
+        let leader = self
+            .membership
+            .member(self.leader())
+            .ok_or(ServerError::NoLeader)?;
+        let path = format!("/members/promote/{}", id_hex(id));
+        let mut last = ServerError::NoLeader;
+        for u in &leader.peer_urls {
+            let Ok(url) = url::Url::parse(u) else {
+                continue;
+            };
+            let timeout = self.cfg.request_timeout();
+            match peer_request(
+                &url,
+                "POST",
+                &path,
+                b"",
+                self.cfg.peer_tls.as_ref(),
+                timeout,
+            )
+            .await
+            {
+                Ok(resp) if resp.status == 200 => {
+                    return parse_members(&resp.body).ok_or_else(|| {
+                        ServerError::Corrupt("undecodable member list from the leader".into())
+                    });
+                }
+                Ok(resp) => {
+                    let kind = serde_json::from_slice::<serde_json::Value>(&resp.body)
+                        .ok()
+                        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(String::from))
+                        .unwrap_or_default();
+                    return Err(promote_error_from_kind(&kind));
+                }
+                Err(e) => {
+                    tracing::warn!(leader = %id_hex(leader.id), error = %e, "cannot forward a promotion to the leader");
+                    last = ServerError::Timeout;
+                }
+            }
+        }
+        Err(last)
     }
 
     /// MoveLeader: only the leader can hand over, and only to a voting member.

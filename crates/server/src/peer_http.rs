@@ -4,12 +4,15 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::Path;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::json;
 
+use crate::error::ServerError;
 use crate::ids::id_hex;
 use crate::membership::Member;
 use crate::server::{CLUSTER_VERSION, EtcdServer, SERVER_VERSION};
@@ -18,6 +21,7 @@ use crate::server::{CLUSTER_VERSION, EtcdServer, SERVER_VERSION};
 pub fn peer_routes(server: Arc<EtcdServer>) -> Router {
     Router::new()
         .route("/members", get(members))
+        .route("/members/promote/{id}", post(promote))
         .route("/version", get(version))
         .with_state(server)
 }
@@ -82,6 +86,50 @@ async fn members(State(server): State<Arc<EtcdServer>>) -> impl IntoResponse {
         headers.insert("X-Etcd-Cluster-ID", v);
     }
     (headers, serde_json::Value::Array(body).to_string())
+}
+
+/// A promotion forwarded by a follower: only the leader can judge the learner's progress.
+async fn promote(
+    State(server): State<Arc<EtcdServer>>,
+    Path(id): Path<String>,
+) -> impl IntoResponse {
+    let Ok(id) = u64::from_str_radix(&id, 16) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            json!({ "error": "bad-id" }).to_string(),
+        );
+    };
+    match server.member_promote(id).await {
+        Ok(members) => {
+            let body: Vec<serde_json::Value> = members.iter().map(member_json).collect();
+            (StatusCode::OK, serde_json::Value::Array(body).to_string())
+        }
+        Err(e) => (
+            StatusCode::PRECONDITION_FAILED,
+            json!({ "error": promote_error_kind(&e) }).to_string(),
+        ),
+    }
+}
+
+/// How a refused promotion travels back to the follower that forwarded it.
+pub fn promote_error_kind(e: &ServerError) -> &'static str {
+    match e {
+        ServerError::LearnerNotReady => "learner-not-ready",
+        ServerError::MemberNotLearner => "not-learner",
+        ServerError::MemberNotFound => "not-found",
+        ServerError::NotLeader => "not-leader",
+        _ => "timeout",
+    }
+}
+
+pub fn promote_error_from_kind(kind: &str) -> ServerError {
+    match kind {
+        "learner-not-ready" => ServerError::LearnerNotReady,
+        "not-learner" => ServerError::MemberNotLearner,
+        "not-found" => ServerError::MemberNotFound,
+        "not-leader" => ServerError::NotLeader,
+        _ => ServerError::Timeout,
+    }
 }
 
 async fn version() -> impl IntoResponse {
