@@ -9,7 +9,11 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
-use etcd_api::etcdserverpb::{CompactionResponse, InternalRaftRequest, ResponseHeader};
+use etcd_api::etcdserverpb::{
+    CompactionResponse, DeleteRangeRequest, InternalRaftRequest, LeaseGrantResponse, ResponseHeader,
+};
+use etcd_api::mvccpb::{Event, event::EventType as MvccEventType};
+use etcd_lease::Lessor;
 use etcd_mvcc::watch::WatchableStore;
 use etcd_mvcc::{KvStore, WriteTxn};
 use prost::Message as _;
@@ -37,6 +41,7 @@ pub struct ApplyLoop {
     pub rx: Receiver<ApplyMsg>,
     pub store: Arc<KvStore>,
     pub watchable: Arc<WatchableStore>,
+    pub lessor: Arc<Lessor>,
     pub membership: Arc<Membership>,
     pub waiters: Arc<Waiters>,
     pub state: Arc<NodeState>,
@@ -115,6 +120,7 @@ impl ApplyLoop {
         let revision = txn.revision();
         let events = txn.commit()?;
         if !events.is_empty() {
+            self.track_leases(&events);
             self.watchable.notify(revision, &events);
         }
         self.waiters.trigger(id, result);
@@ -187,12 +193,35 @@ impl ApplyLoop {
         }
     }
 
+    /// Keeps the lessor's key <-> lease map in step with what the write changed.
+    fn track_leases(&self, events: &[Event]) {
+        for ev in events {
+            let Some(kv) = &ev.kv else { continue };
+            let prev = ev.prev_kv.as_ref().map(|p| p.lease).unwrap_or(0);
+            if ev.r#type == MvccEventType::Delete as i32 {
+                if prev != 0 {
+                    self.lessor.detach(prev, &kv.key);
+                }
+                continue;
+            }
+            if prev != 0 && prev != kv.lease {
+                self.lessor.detach(prev, &kv.key);
+            }
+            if kv.lease != 0 {
+                self.lessor.attach(kv.lease, &kv.key);
+            }
+        }
+    }
+
     /// Replaces the backend with the leader's, received by the peer transport.
     fn restore(&mut self, meta: &SnapshotMetadata) -> Result<()> {
         let path = received_snapshot_path(&self.snap_dir, meta.index);
         let start = Instant::now();
         let info = self.store.restore_from(&path)?;
         self.membership.reload(self.store.backend().as_ref())?;
+        self.lessor
+            .recover(self.store.backend().as_ref(), &self.store)?;
+        self.watchable.restored(self.store.current_revision());
         let local = self.membership.local_id();
         for mem in self.membership.members() {
             if mem.id != local {
@@ -215,7 +244,7 @@ impl ApplyLoop {
     /// Applies one request inside `txn`. A request error leaves `txn` unchanged.
     fn apply_request(&self, txn: &mut WriteTxn<'_>, req: InternalRaftRequest) -> ApplyResult {
         if let Some(put) = req.put {
-            if put.lease != 0 {
+            if put.lease != 0 && !self.lessor.exists(put.lease) {
                 return Err(ServerError::LeaseNotFound);
             }
             metrics::counter!(m::MVCC_PUT_TOTAL).increment(1);
@@ -226,7 +255,7 @@ impl ApplyLoop {
             return Ok(Applied::DeleteRange(txn.delete_range(&del)?));
         }
         if let Some(t) = req.txn {
-            if txn_uses_lease(&t) {
+            if txn_leases(&t).into_iter().any(|id| !self.lessor.exists(id)) {
                 return Err(ServerError::LeaseNotFound);
             }
             metrics::counter!(m::MVCC_TXN_TOTAL).increment(1);
@@ -244,6 +273,39 @@ impl ApplyLoop {
                 },
                 Some(waiter),
             ));
+        }
+        if let Some(g) = req.lease_grant {
+            let info = self.lessor.grant(g.id, g.ttl, txn.batch_mut())?;
+            metrics::counter!(m::LEASE_GRANTED).increment(1);
+            let header = ResponseHeader {
+                revision: txn.revision(),
+                ..Default::default()
+            };
+            return Ok(Applied::LeaseGrant(LeaseGrantResponse {
+                header: Some(header),
+                id: info.id,
+                ttl: info.granted_ttl,
+                error: String::new(),
+            }));
+        }
+        if let Some(r) = req.lease_revoke {
+            // The lease and every key attached to it go in this one revision.
+            let keys = self.lessor.revoke(r.id, txn.batch_mut())?;
+            for key in keys {
+                txn.delete_range(&DeleteRangeRequest {
+                    key: key.into(),
+                    ..Default::default()
+                })?;
+            }
+            metrics::counter!(m::LEASE_REVOKED).increment(1);
+            return Ok(Applied::Empty);
+        }
+        if let Some(c) = req.lease_checkpoint {
+            for cp in c.checkpoints {
+                self.lessor
+                    .checkpoint(cp.id, cp.remaining_ttl, txn.batch_mut())?;
+            }
+            return Ok(Applied::Empty);
         }
         if let Some(attr) = req.cluster_member_attr_set {
             let a = attr.member_attributes.unwrap_or_default();
@@ -288,16 +350,16 @@ fn clone_refusal(err: &ServerError) -> ServerError {
     }
 }
 
-/// Whether any put in the txn (either branch, nested) names a lease. Until leases exist,
-/// every lease is unknown.
-fn txn_uses_lease(t: &etcd_api::etcdserverpb::TxnRequest) -> bool {
+/// The leases named by puts anywhere in the txn (either branch, nested).
+fn txn_leases(t: &etcd_api::etcdserverpb::TxnRequest) -> Vec<i64> {
     use etcd_api::etcdserverpb::request_op::Request;
-    t.success
-        .iter()
-        .chain(t.failure.iter())
-        .any(|op| match &op.request {
-            Some(Request::RequestPut(p)) => p.lease != 0,
-            Some(Request::RequestTxn(inner)) => txn_uses_lease(inner),
-            _ => false,
-        })
+    let mut out = Vec::new();
+    for op in t.success.iter().chain(t.failure.iter()) {
+        match &op.request {
+            Some(Request::RequestPut(p)) if p.lease != 0 => out.push(p.lease),
+            Some(Request::RequestTxn(inner)) => out.extend(txn_leases(inner)),
+            _ => {}
+        }
+    }
+    out
 }

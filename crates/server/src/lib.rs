@@ -13,6 +13,7 @@ mod config;
 mod error;
 mod ids;
 mod kv;
+mod lease_ops;
 mod membership;
 pub mod metrics;
 mod node_state;

@@ -28,6 +28,10 @@ pub const MVCC_TXN_TOTAL: &str = "etcd_mvcc_txn_total";
 pub const DEBUGGING_KEYS_TOTAL: &str = "etcd_debugging_mvcc_keys_total";
 pub const QUOTA_BACKEND_BYTES: &str = "etcd_server_quota_backend_bytes";
 pub const APPLY_SLOW: &str = "etcd_server_slow_apply_total";
+pub const LEASE_GRANTED: &str = "etcd_debugging_lease_granted_total";
+pub const LEASE_REVOKED: &str = "etcd_debugging_lease_revoked_total";
+pub const LEASE_RENEWED: &str = "etcd_debugging_lease_renewed_total";
+pub const LEASE_EXPIRED: &str = "etcd_debugging_lease_expired_total";
 
 /// Bucket bounds for the disk latency histograms, as etcd uses: 1 ms doubling to ~8 s.
 pub fn disk_latency_buckets() -> Vec<f64> {
@@ -128,4 +132,11 @@ pub fn describe() {
         APPLY_SLOW,
         "The total number of slow apply requests (likely overloaded from slow disk)."
     );
+    describe_counter!(LEASE_GRANTED, "The total number of granted leases.");
+    describe_counter!(LEASE_REVOKED, "The total number of revoked leases.");
+    describe_counter!(
+        LEASE_RENEWED,
+        "The number of renewed leases seen by the leader."
+    );
+    describe_counter!(LEASE_EXPIRED, "The total number of expired leases.");
 }

@@ -98,6 +98,12 @@ impl NodeState {
         rx.wait_for(|l| *l != 0).await.is_ok()
     }
 
+    /// Resolves once the leader is no longer `was`; false if the state was dropped.
+    pub async fn wait_leader_change(&self, was: u64) -> bool {
+        let mut rx = self.leader_tx.subscribe();
+        rx.wait_for(|l| *l != was).await.is_ok()
+    }
+
     /// Resolves once the applied index reaches `index`; false if the state was dropped.
     pub async fn wait_applied(&self, index: u64) -> bool {
         let mut rx = self.applied_tx.subscribe();

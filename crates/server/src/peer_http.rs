@@ -22,6 +22,11 @@ pub fn peer_routes(server: Arc<EtcdServer>) -> Router {
     Router::new()
         .route("/members", get(members))
         .route("/members/promote/{id}", post(promote))
+        .route(crate::lease_ops::LEASES_PATH, post(lease_keepalive))
+        .route(
+            crate::lease_ops::LEASES_INTERNAL_PATH,
+            post(lease_time_to_live),
+        )
         .route("/version", get(version))
         .with_state(server)
 }
@@ -109,6 +114,50 @@ async fn promote(
             json!({ "error": promote_error_kind(&e) }).to_string(),
         ),
     }
+}
+
+/// A keep-alive forwarded by a follower (body and answer: protobuf). 409 when this
+/// member is no longer the leader.
+async fn lease_keepalive(
+    State(server): State<Arc<EtcdServer>>,
+    body: axum::body::Bytes,
+) -> impl IntoResponse {
+    use prost::Message as _;
+    let Ok(req) = etcd_api::etcdserverpb::LeaseKeepAliveRequest::decode(body) else {
+        return (StatusCode::BAD_REQUEST, Vec::new());
+    };
+    if server.leader() != server.member_id() {
+        return (StatusCode::CONFLICT, Vec::new());
+    }
+    match server.renew_locally(req.id).await {
+        Ok(ttl) => {
+            let resp = etcd_api::etcdserverpb::LeaseKeepAliveResponse {
+                header: None,
+                id: req.id,
+                ttl,
+            };
+            (StatusCode::OK, resp.encode_to_vec())
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, Vec::new()),
+    }
+}
+
+/// A time-to-live request forwarded by a follower.
+async fn lease_time_to_live(
+    State(server): State<Arc<EtcdServer>>,
+    body: axum::body::Bytes,
+) -> impl IntoResponse {
+    use prost::Message as _;
+    let Ok(req) = etcd_api::etcdserverpb::LeaseTimeToLiveRequest::decode(body) else {
+        return (StatusCode::BAD_REQUEST, Vec::new());
+    };
+    if server.leader() != server.member_id() {
+        return (StatusCode::CONFLICT, Vec::new());
+    }
+    (
+        StatusCode::OK,
+        server.time_to_live_locally(&req).encode_to_vec(),
+    )
 }
 
 /// How a refused promotion travels back to the follower that forwarded it.

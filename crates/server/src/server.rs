@@ -6,6 +6,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use etcd_api::etcdserverpb::{ResponseHeader, StatusResponse};
+use etcd_lease::{DEFAULT_CHECKPOINT_INTERVAL, Lessor};
 use etcd_mvcc::KvStore;
 use etcd_mvcc::watch::WatchableStore;
 use etcd_rafthttp::{Transport, TransportConfig, TransportFatal};
@@ -38,6 +39,7 @@ pub struct EtcdServer {
     pub(crate) cluster_id: u64,
     pub(crate) store: Arc<KvStore>,
     pub(crate) watchable: Arc<WatchableStore>,
+    pub(crate) lessor: Arc<Lessor>,
     pub(crate) membership: Arc<Membership>,
     pub(crate) state: Arc<NodeState>,
     pub(crate) waiters: Arc<Waiters>,
@@ -146,10 +148,15 @@ impl EtcdServer {
             catchup_entries: cfg.snapshot_catchup_entries,
         };
         let watchable = WatchableStore::new(boot.store.clone());
+        // etcd's minimum lease TTL: 1.5 election timeouts, in whole seconds.
+        let min_ttl = ((cfg.election_timeout.as_millis() as i64 * 3 / 2) + 999) / 1000;
+        let lessor = Arc::new(Lessor::new(min_ttl.max(1), DEFAULT_CHECKPOINT_INTERVAL));
+        lessor.recover(boot.store.backend().as_ref(), &boot.store)?;
         let apply_loop = ApplyLoop {
             rx: apply_rx,
             store: boot.store.clone(),
             watchable: watchable.clone(),
+            lessor: lessor.clone(),
             membership: boot.membership.clone(),
             waiters: waiters.clone(),
             state: state.clone(),
@@ -193,6 +200,7 @@ impl EtcdServer {
             cluster_id: boot.cluster_id,
             store: boot.store,
             watchable,
+            lessor,
             membership: boot.membership,
             state,
             waiters,
@@ -210,6 +218,7 @@ impl EtcdServer {
             "started etcd server"
         );
         tokio::spawn(server.clone().publish());
+        tokio::spawn(crate::lease_ops::run_lessor(server.clone()));
         Ok(server)
     }
 

@@ -242,6 +242,27 @@ impl Groups {
         }
     }
 
+    /// Moves every synced watcher to the unsynced group (the key space was replaced), with
+    /// `rev` as the new latest revision.
+    pub(crate) fn unsync_all(&mut self, rev: i64) {
+        self.rev = self.rev.max(rev);
+        let synced: Vec<WatcherKey> = self
+            .watchers
+            .iter()
+            .filter(|(_, w)| w.synced)
+            .map(|(k, _)| *k)
+            .collect();
+        for wk in synced {
+            if let Some(w) = self.watchers.get_mut(&wk) {
+                w.synced = false;
+                self.synced.remove(wk, &w.span);
+                self.unsynced.insert(wk);
+            }
+        }
+        self.kick.kick();
+        self.update_gauges();
+    }
+
     /// Hands revision `rev`'s events to the synced watchers. A watcher whose stream's
     /// queue is full becomes unsynced at `rev` and is caught up from history later.
     pub(crate) fn notify(&mut self, rev: i64, events: &[Event]) {

@@ -139,6 +139,13 @@ impl WatchableStore {
         self.inner.groups.lock().notify(revision, events);
     }
 
+    /// The whole key space was replaced (a snapshot from the leader) at `revision`: every
+    /// watcher catches up from the new history, or is canceled as compacted when its next
+    /// revision is gone.
+    pub fn restored(&self, revision: i64) {
+        self.inner.groups.lock().unsync_all(revision);
+    }
+
     /// Opens a stream for one client; watchers are created on it.
     pub fn new_stream(self: &Arc<Self>) -> WatchStream {
         self.ensure_syncer();

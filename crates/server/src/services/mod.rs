@@ -2,15 +2,18 @@
 //! RPCs belong to later work answer `Unimplemented` (tonic's default for unknown paths).
 
 mod cluster;
+mod election;
 mod kv;
+mod lease;
+mod lock;
 mod maintenance;
 mod watch;
 
 use std::sync::Arc;
 
 use etcd_api::etcdserverpb::{
-    cluster_server::ClusterServer, kv_server::KvServer, maintenance_server::MaintenanceServer,
-    watch_server::WatchServer,
+    cluster_server::ClusterServer, kv_server::KvServer, lease_server::LeaseServer,
+    maintenance_server::MaintenanceServer, watch_server::WatchServer,
 };
 use tonic::service::Routes;
 
@@ -29,6 +32,17 @@ pub fn grpc_routes(server: Arc<EtcdServer>) -> Routes {
     let maintenance = MaintenanceServer::new(maintenance::MaintenanceService(server.clone()))
         .max_decoding_message_size(max_recv)
         .max_encoding_message_size(usize::MAX);
+    let election = etcd_api::v3electionpb::election_server::ElectionServer::new(
+        election::ElectionService(server.clone()),
+    )
+    .max_decoding_message_size(max_recv)
+    .max_encoding_message_size(usize::MAX);
+    let lock = etcd_api::v3lockpb::lock_server::LockServer::new(lock::LockService(server.clone()))
+        .max_decoding_message_size(max_recv)
+        .max_encoding_message_size(usize::MAX);
+    let lease = LeaseServer::new(lease::LeaseService(server.clone()))
+        .max_decoding_message_size(max_recv)
+        .max_encoding_message_size(usize::MAX);
     let watch = WatchServer::new(watch::WatchService(server.clone()))
         .max_decoding_message_size(max_recv)
         .max_encoding_message_size(usize::MAX);
@@ -39,6 +53,9 @@ pub fn grpc_routes(server: Arc<EtcdServer>) -> Routes {
         .add_service(maintenance)
         .add_service(cluster)
         .add_service(watch)
+        .add_service(lease)
+        .add_service(election)
+        .add_service(lock)
 }
 
 /// The auth info of a request, from its token (filled in by the auth work).
