@@ -42,6 +42,7 @@ pub struct ApplyLoop {
     pub store: Arc<KvStore>,
     pub watchable: Arc<WatchableStore>,
     pub lessor: Arc<Lessor>,
+    pub alarms: Arc<crate::alarms::Alarms>,
     pub membership: Arc<Membership>,
     pub waiters: Arc<Waiters>,
     pub state: Arc<NodeState>,
@@ -221,6 +222,7 @@ impl ApplyLoop {
         self.membership.reload(self.store.backend().as_ref())?;
         self.lessor
             .recover(self.store.backend().as_ref(), &self.store)?;
+        self.alarms.reload(self.store.backend().as_ref())?;
         self.watchable.restored(self.store.current_revision());
         let local = self.membership.local_id();
         for mem in self.membership.members() {
@@ -243,7 +245,12 @@ impl ApplyLoop {
 
     /// Applies one request inside `txn`. A request error leaves `txn` unchanged.
     fn apply_request(&self, txn: &mut WriteTxn<'_>, req: InternalRaftRequest) -> ApplyResult {
+        // While the space quota is exhausted, only requests that free space apply.
+        let no_space = self.alarms.no_space();
         if let Some(put) = req.put {
+            if no_space {
+                return Err(ServerError::NoSpace);
+            }
             if put.lease != 0 && !self.lessor.exists(put.lease) {
                 return Err(ServerError::LeaseNotFound);
             }
@@ -255,6 +262,9 @@ impl ApplyLoop {
             return Ok(Applied::DeleteRange(txn.delete_range(&del)?));
         }
         if let Some(t) = req.txn {
+            if no_space && !etcd_mvcc::validate::is_txn_read_only(&t) {
+                return Err(ServerError::NoSpace);
+            }
             if txn_leases(&t).into_iter().any(|id| !self.lessor.exists(id)) {
                 return Err(ServerError::LeaseNotFound);
             }
@@ -274,7 +284,24 @@ impl ApplyLoop {
                 Some(waiter),
             ));
         }
+        if let Some(a) = req.alarm {
+            use etcd_api::etcdserverpb::alarm_request::AlarmAction;
+            let alarms = match AlarmAction::try_from(a.action) {
+                Ok(AlarmAction::Activate) if a.alarm != 0 => {
+                    vec![self.alarms.activate(a.member_id, a.alarm, txn.batch_mut())]
+                }
+                Ok(AlarmAction::Deactivate) => {
+                    self.alarms
+                        .deactivate(a.member_id, a.alarm, txn.batch_mut())
+                }
+                _ => self.alarms.list(a.member_id, a.alarm),
+            };
+            return Ok(Applied::Alarms(alarms));
+        }
         if let Some(g) = req.lease_grant {
+            if no_space {
+                return Err(ServerError::NoSpace);
+            }
             let info = self.lessor.grant(g.id, g.ttl, txn.batch_mut())?;
             metrics::counter!(m::LEASE_GRANTED).increment(1);
             let header = ResponseHeader {

@@ -30,7 +30,7 @@ impl EtcdServer {
     pub async fn put(&self, req: PutRequest, auth: &AuthInfo) -> Result<PutResponse> {
         validate::check_put(&req)?;
         self.refuse_learner()?;
-        self.check_quota(req.key.len() + req.value.len())?;
+        self.check_quota(req.key.len() + req.value.len()).await?;
         let raft_req = InternalRaftRequest {
             put: Some(req),
             ..Default::default()
@@ -78,7 +78,7 @@ impl EtcdServer {
             return Ok(resp);
         }
         self.refuse_learner()?;
-        self.check_quota(txn_cost(&req))?;
+        self.check_quota(txn_cost(&req)).await?;
         let raft_req = InternalRaftRequest {
             txn: Some(req),
             ..Default::default()
@@ -123,13 +123,47 @@ impl EtcdServer {
         }
     }
 
-    /// Refuses writes that would take the backend past `--quota-backend-bytes`.
-    fn check_quota(&self, cost: usize) -> Result<()> {
-        let size = self.store.backend().size_bytes();
-        if size.saturating_add(cost as u64) > self.cfg.quota_bytes() {
-            return Err(ServerError::NoSpace);
+    /// Refuses writes that would take the backend past `--quota-backend-bytes`, raising
+    /// the NOSPACE alarm (through raft) as etcd does.
+    async fn check_quota(&self, cost: usize) -> Result<()> {
+        // Logical size: the backend's files never shrink, so only this comes back down
+        // after compaction and lets an operator recover from the alarm.
+        let size = self.store.backend().size_in_use_bytes();
+        if size.saturating_add(cost as u64) <= self.cfg.quota_bytes() {
+            return Ok(());
         }
-        Ok(())
+        if !self.alarms.no_space() {
+            use etcd_api::etcdserverpb::{AlarmRequest, AlarmType, alarm_request::AlarmAction};
+            let raise = AlarmRequest {
+                action: AlarmAction::Activate as i32,
+                member_id: self.member_id,
+                alarm: AlarmType::Nospace as i32,
+            };
+            let req = InternalRaftRequest {
+                alarm: Some(raise),
+                ..Default::default()
+            };
+            if let Err(e) = self.propose(req, &AuthInfo::default()).await {
+                tracing::warn!(error = %e, "cannot raise the NOSPACE alarm");
+            }
+        }
+        Err(ServerError::NoSpace)
+    }
+
+    /// Maintenance.Alarm: list, raise or clear alarms (through raft).
+    pub async fn alarm(
+        &self,
+        req: etcd_api::etcdserverpb::AlarmRequest,
+        auth: &AuthInfo,
+    ) -> Result<Vec<etcd_api::etcdserverpb::AlarmMember>> {
+        let raft_req = InternalRaftRequest {
+            alarm: Some(req),
+            ..Default::default()
+        };
+        match self.propose(raft_req, auth).await? {
+            Applied::Alarms(alarms) => Ok(alarms),
+            other => Err(unexpected(other)),
+        }
     }
 }
 

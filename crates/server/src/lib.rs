@@ -5,6 +5,7 @@
 //! check, waiter) -> raft loop (group commit to the WAL) -> apply loop (mvcc, consistent
 //! index in the same backend write) -> waiter.
 
+mod alarms;
 mod apply;
 mod bootstrap;
 mod cluster_ops;

@@ -40,6 +40,7 @@ pub struct EtcdServer {
     pub(crate) store: Arc<KvStore>,
     pub(crate) watchable: Arc<WatchableStore>,
     pub(crate) lessor: Arc<Lessor>,
+    pub(crate) alarms: Arc<crate::alarms::Alarms>,
     pub(crate) membership: Arc<Membership>,
     pub(crate) state: Arc<NodeState>,
     pub(crate) waiters: Arc<Waiters>,
@@ -152,11 +153,13 @@ impl EtcdServer {
         let min_ttl = ((cfg.election_timeout.as_millis() as i64 * 3 / 2) + 999) / 1000;
         let lessor = Arc::new(Lessor::new(min_ttl.max(1), DEFAULT_CHECKPOINT_INTERVAL));
         lessor.recover(boot.store.backend().as_ref(), &boot.store)?;
+        let alarms = Arc::new(crate::alarms::Alarms::load(boot.store.backend().as_ref())?);
         let apply_loop = ApplyLoop {
             rx: apply_rx,
             store: boot.store.clone(),
             watchable: watchable.clone(),
             lessor: lessor.clone(),
+            alarms: alarms.clone(),
             membership: boot.membership.clone(),
             waiters: waiters.clone(),
             state: state.clone(),
@@ -201,6 +204,7 @@ impl EtcdServer {
             store: boot.store,
             watchable,
             lessor,
+            alarms,
             membership: boot.membership,
             state,
             waiters,
@@ -349,7 +353,7 @@ impl EtcdServer {
             raft_index: self.state.committed(),
             raft_term: self.state.term(),
             raft_applied_index: self.state.applied(),
-            errors: vec![],
+            errors: self.alarms.status_errors(),
             db_size_in_use: backend.size_in_use_bytes() as i64,
             is_learner: self.state.is_learner(),
             storage_version: CLUSTER_VERSION.to_string(),

@@ -22,6 +22,8 @@ pub enum Applied {
     Txn(TxnResponse),
     Compaction(CompactionResponse, Option<CompactionWaiter>),
     LeaseGrant(LeaseGrantResponse),
+    /// An alarm request: the alarms it listed, raised or cleared.
+    Alarms(Vec<etcd_api::etcdserverpb::AlarmMember>),
     /// A membership change: the members afterwards.
     Members(Vec<crate::membership::Member>),
     /// Requests whose only answer is the header (member attributes, alarms, ...).

@@ -40,10 +40,14 @@ impl Maintenance for MaintenanceService {
         }))
     }
 
-    async fn alarm(&self, _req: Request<AlarmRequest>) -> Result<Response<AlarmResponse>, Status> {
+    async fn alarm(&self, req: Request<AlarmRequest>) -> Result<Response<AlarmResponse>, Status> {
+        let alarms = self
+            .0
+            .alarm(req.into_inner(), &crate::proposal::AuthInfo::default())
+            .await?;
         Ok(Response::new(AlarmResponse {
             header: Some(self.0.header(self.0.store().current_revision())),
-            alarms: vec![],
+            alarms,
         }))
     }
 
