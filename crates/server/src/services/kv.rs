@@ -9,7 +9,7 @@ use etcd_api::etcdserverpb::{
 };
 use tonic::{Request, Response, Status};
 
-use super::auth_of;
+use super::admit;
 use crate::server::EtcdServer;
 
 pub struct KvService(pub Arc<EtcdServer>);
@@ -17,12 +17,12 @@ pub struct KvService(pub Arc<EtcdServer>);
 #[tonic::async_trait]
 impl Kv for KvService {
     async fn range(&self, req: Request<RangeRequest>) -> Result<Response<RangeResponse>, Status> {
-        let auth = auth_of(&req);
+        let auth = admit(&self.0, &req)?;
         Ok(Response::new(self.0.range(req.into_inner(), &auth).await?))
     }
 
     async fn put(&self, req: Request<PutRequest>) -> Result<Response<PutResponse>, Status> {
-        let auth = auth_of(&req);
+        let auth = admit(&self.0, &req)?;
         Ok(Response::new(self.0.put(req.into_inner(), &auth).await?))
     }
 
@@ -30,14 +30,14 @@ impl Kv for KvService {
         &self,
         req: Request<DeleteRangeRequest>,
     ) -> Result<Response<DeleteRangeResponse>, Status> {
-        let auth = auth_of(&req);
+        let auth = admit(&self.0, &req)?;
         Ok(Response::new(
             self.0.delete_range(req.into_inner(), &auth).await?,
         ))
     }
 
     async fn txn(&self, req: Request<TxnRequest>) -> Result<Response<TxnResponse>, Status> {
-        let auth = auth_of(&req);
+        let auth = admit(&self.0, &req)?;
         Ok(Response::new(self.0.txn(req.into_inner(), &auth).await?))
     }
 
@@ -45,7 +45,7 @@ impl Kv for KvService {
         &self,
         req: Request<CompactionRequest>,
     ) -> Result<Response<CompactionResponse>, Status> {
-        let auth = auth_of(&req);
+        let auth = admit(&self.0, &req)?;
         Ok(Response::new(
             self.0.compact(req.into_inner(), &auth).await?,
         ))

@@ -12,7 +12,7 @@ use futures::stream::BoxStream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::auth_of;
+use super::admit;
 use crate::server::EtcdServer;
 
 pub struct LeaseService(pub Arc<EtcdServer>);
@@ -23,7 +23,7 @@ impl Lease for LeaseService {
         &self,
         req: Request<LeaseGrantRequest>,
     ) -> Result<Response<LeaseGrantResponse>, Status> {
-        let auth = auth_of(&req);
+        let auth = admit(&self.0, &req)?;
         Ok(Response::new(
             self.0.lease_grant(req.into_inner(), &auth).await?,
         ))
@@ -33,7 +33,7 @@ impl Lease for LeaseService {
         &self,
         req: Request<LeaseRevokeRequest>,
     ) -> Result<Response<LeaseRevokeResponse>, Status> {
-        let auth = auth_of(&req);
+        let auth = admit(&self.0, &req)?;
         Ok(Response::new(
             self.0.lease_revoke(req.into_inner().id, &auth).await?,
         ))

@@ -59,6 +59,23 @@ pub fn grpc_routes(server: Arc<EtcdServer>) -> Routes {
 }
 
 /// The auth info of a request, from its token (filled in by the auth work).
-fn auth_of<T>(_req: &tonic::Request<T>) -> crate::proposal::AuthInfo {
-    crate::proposal::AuthInfo::default()
+/// What every unary request goes through before it is served: etcd's require-leader
+/// check (metadata `hasleader: true` on a member without a leader answers "no leader" at
+/// once) and the caller's auth info (from its token, filled in by the auth work).
+fn admit<T>(
+    server: &EtcdServer,
+    req: &tonic::Request<T>,
+) -> Result<crate::proposal::AuthInfo, tonic::Status> {
+    let wants_leader = req
+        .metadata()
+        .get(REQUIRE_LEADER_KEY)
+        .is_some_and(|v| v == HAS_LEADER);
+    if wants_leader && server.leader() == 0 {
+        return Err(crate::error::ServerError::NoLeader.into());
+    }
+    Ok(crate::proposal::AuthInfo::default())
 }
+
+/// etcd's gRPC metadata for "only serve me if there is a leader".
+pub(super) const REQUIRE_LEADER_KEY: &str = "hasleader";
+pub(super) const HAS_LEADER: &str = "true";

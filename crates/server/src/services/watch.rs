@@ -23,8 +23,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::server::EtcdServer;
 
 /// gRPC metadata a client sets to require a leader (etcd's `MetadataRequireLeaderKey`).
-const REQUIRE_LEADER_KEY: &str = "hasleader";
-const REQUIRE_LEADER_VALUE: &str = "true";
+use super::{HAS_LEADER as REQUIRE_LEADER_VALUE, REQUIRE_LEADER_KEY};
 /// Consecutive leaderless checks (one per election timeout) before a require-leader
 /// stream is ended (etcd's maxNoLeaderCnt).
 const MAX_NO_LEADER_CHECKS: u32 = 3;
