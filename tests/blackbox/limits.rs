@@ -115,7 +115,9 @@ fn limits_answer_with_etcds_errors() {
 
 #[test]
 fn space_quota_raises_nospace_and_recovers_after_compaction() {
-    let Some(ctlbin) = crate::support::etcdctl() else { return };
+    let Some(ctlbin) = crate::support::etcdctl() else {
+        return;
+    };
     let m = Member::start(&["--quota-backend-bytes=2000000"]);
     let value = vec![b'q'; 100_000];
     let refused = rt().block_on(async {
@@ -128,21 +130,35 @@ fn space_quota_raises_nospace_and_recovers_after_compaction() {
         None
     });
     let refused = refused.expect("2 MB of quota never ran out");
-    assert!(refused.contains("etcdserver: mvcc: database space exceeded"), "{refused}");
+    assert!(
+        refused.contains("etcdserver: mvcc: database space exceeded"),
+        "{refused}"
+    );
     let alarms = crate::support::ctl_ok(&ctlbin, &m.endpoint(), &["alarm", "list"]);
     assert!(alarms.contains("alarm:NOSPACE"), "{alarms}");
     rt().block_on(async {
         let mut c = m.client().await;
         // Writes stay refused while the alarm is raised; deletes and compaction work.
-        assert_err(c.put("small", "x", None).await, "etcdserver: mvcc: database space exceeded");
+        assert_err(
+            c.put("small", "x", None).await,
+            "etcdserver: mvcc: database space exceeded",
+        );
         let rev = c
-            .delete("big/", Some(etcd_client::DeleteOptions::new().with_prefix()))
+            .delete(
+                "big/",
+                Some(etcd_client::DeleteOptions::new().with_prefix()),
+            )
             .await
             .unwrap()
             .header()
             .unwrap()
             .revision();
-        c.compact(rev, Some(etcd_client::CompactionOptions::new().with_physical())).await.unwrap();
+        c.compact(
+            rev,
+            Some(etcd_client::CompactionOptions::new().with_physical()),
+        )
+        .await
+        .unwrap();
     });
     crate::support::ctl_ok(&ctlbin, &m.endpoint(), &["alarm", "disarm"]);
     let alarms = crate::support::ctl_ok(&ctlbin, &m.endpoint(), &["alarm", "list"]);

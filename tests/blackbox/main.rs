@@ -10,4 +10,5 @@ mod etcdctl_kv;
 mod flags;
 mod http_endpoints;
 mod limits;
+mod tls;
 mod wal_repair;

@@ -10,6 +10,9 @@ mod join;
 pub mod logging;
 mod serve;
 mod start;
+mod tls_setup;
 
 pub use error::EmbedError;
+pub use serve::PeerCommonName;
 pub use start::{Etcd, server_config, start};
+pub use tls_setup::TlsSide;

@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::config::{ClusterState, Config, url_string};
 use crate::error::EmbedError;
+use crate::tls_setup::{MemberTls, describe};
 use crate::{http, serve};
 
 /// A running member and its listeners.
@@ -29,7 +30,8 @@ fn url_strings(urls: &[Url]) -> Vec<String> {
     urls.iter().map(url_string).collect()
 }
 
-/// The server's view of the configuration.
+/// The server's view of the configuration. Its `peer_tls` is the configured peer TLS;
+/// [`start`] replaces it with the effective one (policy applied, auto-TLS certificate).
 pub fn server_config(cfg: &Config) -> Result<ServerConfig, EmbedError> {
     let initial_cluster = cfg
         .initial_cluster_members()?
@@ -104,49 +106,72 @@ pub async fn start(cfg: Config) -> Result<Etcd, EmbedError> {
         "starting an etcd server"
     );
 
-    // Peer listeners first, as etcd: warn on TLS files given for plain-http URLs.
+    // Every TLS setting is checked (and auto-TLS certificates made) before anything
+    // listens.
+    let tls = MemberTls::build(&cfg)?;
+    if !tls.peer.is_empty() {
+        tracing::info!(
+            "tls-info" = %describe(&tls.peer),
+            "cipher-suites" = ?cfg.cipher_suites,
+            "starting with peer TLS"
+        );
+    }
+    // Peer listeners first, as etcd: warn on TLS settings given for plain-http URLs.
     for u in &cfg.listen_peer_urls {
-        if u.scheme() == "http" && !cfg.peer_tls.is_empty() {
-            tracing::warn!(
-                "listen-peer-url" = %url_string(u),
-                "scheme is HTTP while key and certificate files are present; ignoring key and certificate files"
-            );
+        if u.scheme() == "http" {
+            if !tls.peer.is_empty() {
+                tracing::warn!(
+                    "peer-url" = %url_string(u),
+                    "scheme is HTTP while key and cert files are present; ignoring key and cert files"
+                );
+            }
+            if tls.peer.client_cert_auth {
+                tracing::warn!(
+                    "peer-url" = %url_string(u),
+                    "scheme is HTTP while --peer-client-cert-auth is enabled; ignoring client cert auth for this URL"
+                );
+            }
         }
     }
     let peer_listeners = bind_all(
         &cfg.listen_peer_urls,
-        &listen_options(&cfg, Some(cfg.peer_tls.clone())),
+        &listen_options(&cfg, Some(tls.peer.clone())),
         "peer",
     )
     .await?;
     for u in &cfg.listen_client_urls {
-        if u.scheme() == "http" && !cfg.client_tls.is_empty() {
-            tracing::warn!(
-                "listen-client-url" = %url_string(u),
-                "scheme is HTTP while key and certificate files are present; ignoring key and certificate files"
-            );
+        if matches!(u.scheme(), "http" | "unix") {
+            if !tls.client.is_empty() {
+                tracing::warn!(
+                    "client-url" = %url_string(u),
+                    "scheme is http or unix while key and cert files are present; ignoring key and cert files"
+                );
+            }
+            if tls.client.client_cert_auth {
+                tracing::warn!(
+                    "client-url" = %url_string(u),
+                    "scheme is http or unix while --client-cert-auth is enabled; ignoring client cert auth for this URL"
+                );
+            }
         }
     }
-    // etcd checks client certificate SANs against the remote address on peer listeners only.
-    let client_tls = etcd_transport::TlsInfo {
-        skip_client_san_verification: true,
-        ..cfg.client_tls.clone()
-    };
     let client_listeners = bind_all(
         &cfg.listen_client_urls,
-        &listen_options(&cfg, Some(client_tls)),
+        &listen_options(&cfg, Some(tls.client.clone())),
         "client",
     )
     .await?;
+    // Metrics listeners on https use the client TLS, as etcd's.
     let metrics_listeners = bind_all(
         &cfg.listen_metrics_urls,
-        &listen_options(&cfg, None),
+        &listen_options(&cfg, Some(tls.client.clone())),
         "metrics",
     )
     .await?;
 
     http::metrics_handle();
     let mut server_cfg = server_config(&cfg)?;
+    server_cfg.peer_tls = tls.peer_dialing();
     if cfg.initial_cluster_state == ClusterState::Existing
         && !etcd_wal::Wal::exists(&server_cfg.wal_dir)
     {
@@ -194,20 +219,35 @@ pub async fn start(cfg: Config) -> Result<Etcd, EmbedError> {
     {
         let server = server.clone();
         let shutdown_rx = shutdown_rx.clone();
+        let client_tls_info = (!tls.client.is_empty()).then(|| describe(&tls.client));
+        let cipher_suites = cfg.cipher_suites.clone();
         tasks.push(tokio::spawn(async move {
             if !server.ready().await {
                 return;
+            }
+            if let Some(info) = client_tls_info {
+                tracing::info!(
+                    "tls-info" = %info,
+                    "cipher-suites" = ?cipher_suites,
+                    "starting with client TLS"
+                );
             }
             let mut serving = Vec::new();
             for l in client_listeners {
                 let url = l.bound_url();
                 serving.push(serve::serve(l, client_router.clone(), shutdown_rx.clone()));
                 tracing::info!("ready to serve client requests");
+                let address = url
+                    .host_str()
+                    .map(|h| format!("{h}:{}", url.port().unwrap_or(0)))
+                    .unwrap_or_else(|| url.path().to_string());
                 if matches!(url.scheme(), "http" | "unix") {
                     tracing::info!(
-                        address = %url.host_str().map(|h| format!("{h}:{}", url.port().unwrap_or(0))).unwrap_or_else(|| url.path().to_string()),
+                        %address,
                         "serving client traffic insecurely; this is strongly discouraged!"
                     );
+                } else {
+                    tracing::info!(%address, "serving client traffic securely");
                 }
             }
             for s in serving {

@@ -14,13 +14,51 @@ pub struct Cluster {
     pub token: String,
 }
 
+/// URL schemes of a cluster's client and peer URLs.
+#[derive(Clone, Copy, Debug)]
+pub struct Schemes {
+    pub client: &'static str,
+    pub peer: &'static str,
+}
+
+impl Schemes {
+    pub const HTTP: Schemes = Schemes {
+        client: "http",
+        peer: "http",
+    };
+    pub const HTTPS: Schemes = Schemes {
+        client: "https",
+        peer: "https",
+    };
+}
+
 impl Cluster {
     /// `size` members named m1..mN, started and ready.
     pub fn start(size: usize, extra_args: &[&str]) -> Cluster {
+        Cluster::start_with(size, extra_args, Schemes::HTTP)
+    }
+
+    /// Like [`Cluster::start`], with the given URL schemes.
+    pub fn start_with(size: usize, extra_args: &[&str], schemes: Schemes) -> Cluster {
+        let mut c = Cluster::configure(size, extra_args, schemes);
+        // All members start before any waits: none is ready until a quorum runs.
+        for m in &mut c.members {
+            m.spawn();
+        }
+        for m in &mut c.members {
+            m.wait_ready();
+        }
+        c
+    }
+
+    /// `size` members named m1..mN, configured as one new cluster, not started.
+    pub fn configure(size: usize, extra_args: &[&str], schemes: Schemes) -> Cluster {
         let mut members: Vec<Member> = (0..size)
             .map(|i| {
                 let mut m = Member::new(extra_args);
                 m.name = format!("m{}", i + 1);
+                m.client_scheme = schemes.client;
+                m.peer_scheme = schemes.peer;
                 m
             })
             .collect();
@@ -37,14 +75,18 @@ impl Cluster {
             m.env
                 .push((BLACKHOLE_ENV.into(), blackhole.display().to_string()));
         }
-        // All members start before any waits: none is ready until a quorum runs.
-        for m in &mut members {
-            m.spawn();
-        }
-        for m in &mut members {
-            m.wait_ready();
-        }
         Cluster { members, token }
+    }
+
+    /// `--initial-cluster` of the members plus `extra` (`name=peer-url`), for a member
+    /// joining the cluster.
+    pub fn initial_cluster_with(&self, extra: &str) -> String {
+        self.members
+            .iter()
+            .map(|m| format!("{}={}", m.name, m.peer_url()))
+            .chain([extra.to_string()])
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     pub fn endpoints(&self) -> String {

@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod pki;
+pub mod tls_probe;
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
@@ -70,6 +72,10 @@ pub struct Member {
     pub cluster_state: &'static str,
     /// `--initial-cluster-token`.
     pub token: String,
+    /// Scheme of the client URLs (`http` or `https`).
+    pub client_scheme: &'static str,
+    /// Scheme of the peer URLs (`http` or `https`).
+    pub peer_scheme: &'static str,
     child: Option<Child>,
     log_offset: u64,
 }
@@ -88,6 +94,8 @@ impl Member {
             initial_cluster: None,
             cluster_state: "new",
             token: "etcd-cluster".into(),
+            client_scheme: "http",
+            peer_scheme: "http",
             child: None,
             log_offset: 0,
         }
@@ -102,11 +110,11 @@ impl Member {
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.client_port)
+        format!("{}://127.0.0.1:{}", self.client_scheme, self.client_port)
     }
 
     pub fn peer_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.peer_port)
+        format!("{}://127.0.0.1:{}", self.peer_scheme, self.peer_port)
     }
 
     pub fn data_dir(&self) -> PathBuf {

@@ -106,7 +106,7 @@ pub enum ConfigError {
     #[error("invalid auto-compaction-retention {} ({reason})", go_quote(retention))]
     InvalidCompactionRetention { retention: String, reason: String },
     #[error(
-        "unexpected TLS version {} (must be one of: TLS1.0, TLS1.1, TLS1.2, TLS1.3)",
+        "unexpected TLS version {} (must be one of: TLS1.2, TLS1.3)",
         go_quote(version)
     )]
     UnknownTlsVersion { version: String },

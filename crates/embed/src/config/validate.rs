@@ -257,12 +257,11 @@ fn mismatch(a: &[String], b: &[String]) -> String {
     }
 }
 
-/// Go's `tls.VersionTLS1x` as its minor number; None for "" (Go's choice).
+/// etcd's `tlsutil.GetTLSVersion` (TLS 1.2 and 1.3 only), as the minor number; None
+/// for "" (Go's choice).
 fn tls_version(v: Option<&str>) -> Result<Option<u8>, ConfigError> {
     match v.unwrap_or("") {
         "" => Ok(None),
-        "TLS1.0" => Ok(Some(10)),
-        "TLS1.1" => Ok(Some(11)),
         "TLS1.2" => Ok(Some(12)),
         "TLS1.3" => Ok(Some(13)),
         other => Err(ConfigError::UnknownTlsVersion {
@@ -531,7 +530,12 @@ mod tests {
         };
         assert_eq!(
             err(&c),
-            "unexpected TLS version \"TLS1.4\" (must be one of: TLS1.0, TLS1.1, TLS1.2, TLS1.3)"
+            "unexpected TLS version \"TLS1.4\" (must be one of: TLS1.2, TLS1.3)"
+        );
+        c.tls_min_version = Some("TLS1.1".into());
+        assert_eq!(
+            err(&c),
+            "unexpected TLS version \"TLS1.1\" (must be one of: TLS1.2, TLS1.3)"
         );
         c.tls_min_version = Some("TLS1.3".into());
         c.tls_max_version = Some("TLS1.2".into());
