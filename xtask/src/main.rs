@@ -1,6 +1,8 @@
 //! Project tasks: `cargo xtask test` (the whole suite, as CI runs it), `cargo xtask lint`,
-//! `cargo xtask cluster --size N` (a local cluster of our etcd).
+//! `cargo xtask cluster --size N` (a local cluster of our etcd), `cargo xtask bench` (ours
+//! against the reference etcd).
 
+mod bench;
 mod cluster;
 
 use std::process::{Command, ExitCode};
@@ -29,6 +31,8 @@ enum Task {
         #[arg(long)]
         data_dir: Option<std::path::PathBuf>,
     },
+    /// Benchmark our etcd against the reference etcd; results under target/bench.
+    Bench(bench::BenchArgs),
 }
 
 fn cargo(args: &[&str]) -> Result<()> {
@@ -69,6 +73,13 @@ fn main() -> ExitCode {
         }),
         Task::Cluster { size, data_dir } => cargo(&["build", "--release", "-p", "etcd"])
             .and_then(|_| cluster::run(&target_dir().join("release").join("etcd"), size, data_dir)),
+        Task::Bench(args) => cargo(&["build", "--release", "-p", "etcd"]).and_then(|_| {
+            bench::run(
+                &args,
+                &target_dir().join("release").join("etcd"),
+                &target_dir().join("bench"),
+            )
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
