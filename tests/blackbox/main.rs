@@ -10,5 +10,7 @@ mod etcdctl_kv;
 mod flags;
 mod http_endpoints;
 mod limits;
+mod lock_elect;
 mod tls;
 mod wal_repair;
+mod watch_lease;

@@ -65,34 +65,36 @@ fn etcdctl_watch_prefix_history_prev_kv_and_interactive() {
     // Interactive: watch commands on stdin (kept open: etcdctl 3.4 quits on its end).
     let mut w = LiveCtl::spawn(&ctlbin, &ep, &["watch", "-i"]);
     w.write_stdin("watch foo\n");
-    // The watch exists once a put shows up; every put after the first one seen follows
-    // in order.
+    // The watch exists once a put shows up; every put from the first one seen on
+    // follows, in order.
     let deadline = Instant::now() + PATIENCE;
-    let mut first = None;
-    for i in 0.. {
-        run(&["put", "foo", &format!("v{i}")]);
-        if let Some(p) = w.stdout().find("PUT\nfoo\nv") {
-            let rest = &w.stdout()[p + "PUT\nfoo\nv".len()..];
-            first = rest.split('\n').next().and_then(|n| n.parse::<usize>().ok());
-            break;
+    let mut last_put = 0;
+    let first = loop {
+        run(&["put", "foo", &format!("v{last_put}")]);
+        if let Some(first) = first_value(&w.stdout()) {
+            break first;
         }
         assert!(Instant::now() < deadline, "interactive watch saw nothing");
         std::thread::sleep(Duration::from_millis(50));
-    }
-    let first = first.expect("the first value seen");
+        last_put += 1;
+    };
     run(&["put", "foo", "last"]);
-    let mut expected: String = w.stdout()[..w.stdout().find("PUT").unwrap_or(0)].to_string();
-    let last_i = w.wait_for("the last put", |s| s.ends_with("PUT\nfoo\nlast\n"));
-    let puts_before_last = last_i.matches("PUT\nfoo\nv").count();
-    for i in first..first + puts_before_last {
-        expected.push_str(&format!("PUT\nfoo\nv{i}\n"));
-    }
+    let mut expected: String = (first..=last_put)
+        .map(|i| format!("PUT\nfoo\nv{i}\n"))
+        .collect();
     expected.push_str("PUT\nfoo\nlast\n");
-    assert_eq!(w.stdout(), expected);
+    w.expect_stdout(&expected);
     // A second watcher on the same session, replaying history.
     let before = w.stdout();
     w.write_stdin("watch zoo --rev=1\n");
     w.expect_stdout(&(before + "PUT\nzoo\n1\nPUT\nzoo\n2\n"));
+}
+
+/// The number in the first whole "PUT foo v<n>" event of an interactive watch.
+fn first_value(out: &str) -> Option<u32> {
+    let rest = out.strip_prefix("PUT\nfoo\nv")?;
+    let (n, _) = rest.split_once('\n')?;
+    n.parse().ok()
 }
 
 /// The lease ID in "lease 694d7a0c1f8ecc0b granted with TTL(60s)".
@@ -148,7 +150,11 @@ fn etcdctl_lease_grant_keep_alive_time_to_live_revoke_list() {
         run(&["lease", "timetolive", &id]),
         format!("lease {id} already expired\n")
     );
-    assert_eq!(run(&["get", "--prefix", "lk"]), "", "revoke deletes the keys");
+    assert_eq!(
+        run(&["get", "--prefix", "lk"]),
+        "",
+        "revoke deletes the keys"
+    );
     assert_eq!(run(&["lease", "list"]), "found 0 leases\n");
 
     let out = ctl(&ctlbin, &ep, &["lease", "revoke", &id]);
@@ -230,9 +236,7 @@ fn revoke_and_expiry_delete_all_keys_of_a_lease_in_one_revision() {
                 .await
                 .expect("put");
         }
-        let puts: Vec<_> = events_by_response(&mut stream, 5)
-            .await
-            .concat();
+        let puts: Vec<_> = events_by_response(&mut stream, 5).await.concat();
         assert!(puts.iter().all(|e| e.0 == EventType::Put), "{puts:?}");
 
         // Revocation: the three deletes in one response, at the revision revoke answered.

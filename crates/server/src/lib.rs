@@ -9,6 +9,7 @@ mod alarms;
 mod apply;
 mod bootstrap;
 mod cluster_ops;
+mod concurrency;
 mod conf_change;
 mod config;
 mod error;

@@ -1,0 +1,250 @@
+//! Leases and watches through a kill -9 of the leader of a 3-member cluster: a lease
+//! kept alive through a follower survives it while an unrenewed one expires, and a
+//! watcher on a follower sees every revision of its prefix exactly once, in order.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use etcd_client::{
+    Client, Compare, CompareOp, EventType, GetOptions, LeaseTimeToLiveOptions, PutOptions, Txn,
+    TxnOp, WatchOptions,
+};
+
+use super::PATIENCE;
+use crate::support::cluster::Cluster;
+use crate::support::rt;
+
+/// Fast raft timings so elections settle within a second.
+const FAST: &[&str] = &["--heartbeat-interval=50", "--election-timeout=500"];
+/// TTL of the test leases (the minimum for FAST timings is 1 s).
+const TTL: i64 = 2;
+
+async fn client(endpoint: String) -> Client {
+    Client::connect([endpoint], None).await.expect("connect")
+}
+
+/// Renews `lease` every `TTL / 3` through `endpoint` until `stop`, reopening the
+/// keep-alive stream whenever it fails (it does while there is no leader), as clientv3's
+/// keep-alive loop does. False if a renewal found the lease gone.
+async fn keep_alive(endpoint: String, lease: i64, stop: Arc<AtomicBool>) -> bool {
+    let every = Duration::from_millis(TTL as u64 * 1000 / 3);
+    while !stop.load(Ordering::Relaxed) {
+        let Ok(mut c) = Client::connect([endpoint.clone()], None).await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        if let Ok((mut keeper, mut stream)) = c.lease_keep_alive(lease).await {
+            while !stop.load(Ordering::Relaxed) {
+                let renewed = async {
+                    keeper.keep_alive().await.ok()?;
+                    stream.message().await.ok()?
+                };
+                match tokio::time::timeout(every, renewed).await {
+                    Ok(Some(resp)) if resp.ttl() <= 0 => return false,
+                    Ok(Some(_)) => tokio::time::sleep(every).await,
+                    _ => break,
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    true
+}
+
+#[test]
+fn a_kept_alive_lease_survives_a_leader_kill_and_an_unrenewed_one_expires() {
+    let mut c = Cluster::start(3, FAST);
+    let leader = c.leader(PATIENCE);
+    let follower = c.members[(leader + 1) % 3].endpoint();
+    let rt = rt();
+    let (kept, loose) = rt.block_on(async {
+        let mut cl = client(follower.clone()).await;
+        let kept = cl.lease_grant(TTL, None).await.expect("grant").id();
+        let loose = cl.lease_grant(TTL, None).await.expect("grant").id();
+        for (key, lease) in [("kl/kept", kept), ("kl/loose", loose)] {
+            cl.put(key, "v", Some(PutOptions::new().with_lease(lease)))
+                .await
+                .expect("put");
+        }
+        (kept, loose)
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let keeper = rt.spawn(keep_alive(follower.clone(), kept, stop.clone()));
+
+    c.members[leader].kill9();
+    let killed = Instant::now();
+    let new_leader = c.leader(PATIENCE);
+    assert_ne!(new_leader, leader);
+
+    // Through several TTLs after the kill the kept lease lives on; the other one goes.
+    let (mut loose_gone, mut checks) = (false, 0);
+    while killed.elapsed() < Duration::from_secs(4 * TTL as u64) {
+        let (kept_ttl, kept_key, loose_ttl) = rt.block_on(async {
+            let mut cl = client(follower.clone()).await;
+            let ttl = |id| {
+                let mut cl = cl.clone();
+                async move {
+                    cl.lease_time_to_live(id, Some(LeaseTimeToLiveOptions::new()))
+                        .await
+                        .map(|r| r.ttl())
+                }
+            };
+            let (k, l) = (ttl(kept).await, ttl(loose).await);
+            let key = cl.get("kl/kept", None).await.map(|r| r.count());
+            (k, key, l)
+        });
+        // Right after the kill the follower may have no leader to ask: skip those rounds.
+        if let (Ok(kept_ttl), Ok(kept_key), Ok(loose_ttl)) = (kept_ttl, kept_key, loose_ttl) {
+            assert!(
+                kept_ttl > 0,
+                "kept lease expired {:?} after the kill",
+                killed.elapsed()
+            );
+            assert_eq!(kept_key, 1, "the kept lease's key is gone");
+            loose_gone |= loose_ttl == -1;
+            checks += 1;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert!(
+        rt.block_on(keeper).expect("keep-alive task"),
+        "a renewal found the kept lease gone"
+    );
+    assert!(checks > 4, "too few successful checks ({checks})");
+    assert!(loose_gone, "the unrenewed lease did not expire");
+    rt.block_on(async {
+        let mut cl = client(follower.clone()).await;
+        let keys = cl
+            .get(
+                "kl/",
+                Some(GetOptions::new().with_prefix().with_keys_only()),
+            )
+            .await
+            .expect("get");
+        let keys: Vec<_> = keys.kvs().iter().map(|kv| kv.key().to_vec()).collect();
+        assert_eq!(keys, [b"kl/kept".to_vec()]);
+    });
+}
+
+/// Puts `key` once: a retry after an error whose write did land changes nothing, so each
+/// key has exactly one revision.
+async fn put_once(cl: &mut Client, key: &str) -> i64 {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let txn = Txn::new()
+            .when([Compare::create_revision(key, CompareOp::Equal, 0)])
+            .and_then([TxnOp::put(key, "v", None)]);
+        match cl.txn(txn).await {
+            Ok(r) => return r.header().expect("header").revision(),
+            Err(e) => {
+                assert!(Instant::now() < deadline, "put {key} kept failing: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Watches `prefix` from `from` on `endpoint` until `until` is reached, resuming from
+/// the last seen revision + 1 whenever the stream breaks. Returns (revision, key) of
+/// every event in the order received.
+async fn watch_until(
+    endpoint: String,
+    prefix: &'static str,
+    from: i64,
+    until: Arc<AtomicI64>,
+) -> Vec<(i64, String)> {
+    let mut seen: Vec<(i64, String)> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    'resume: loop {
+        let next = seen.last().map_or(from, |(rev, _)| rev + 1);
+        let Ok(mut cl) = Client::connect([endpoint.clone()], None).await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let opts = WatchOptions::new().with_prefix().with_start_revision(next);
+        let Ok(mut stream) = cl.watch(prefix, Some(opts)).await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        loop {
+            let target = until.load(Ordering::Relaxed);
+            if target > 0 && seen.last().is_some_and(|(rev, _)| *rev >= target) {
+                return seen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "watcher stuck at {:?}",
+                seen.last()
+            );
+            let msg = tokio::time::timeout(Duration::from_millis(200), stream.message()).await;
+            match msg {
+                Err(_) => continue,
+                Ok(Ok(Some(resp))) => {
+                    assert!(!resp.canceled(), "watch canceled: {}", resp.cancel_reason());
+                    for ev in resp.events() {
+                        assert_eq!(ev.event_type(), EventType::Put);
+                        let kv = ev.kv().expect("kv");
+                        seen.push((kv.mod_revision(), kv.key_str().expect("key").to_string()));
+                    }
+                }
+                Ok(_) => continue 'resume,
+            }
+        }
+    }
+}
+
+#[test]
+fn a_watcher_on_a_follower_sees_every_revision_once_across_a_leader_kill() {
+    let mut c = Cluster::start(3, FAST);
+    let leader = c.leader(PATIENCE);
+    let watch_ep = c.members[(leader + 1) % 3].endpoint();
+    let write_ep = c.members[(leader + 2) % 3].endpoint();
+    let rt = rt();
+    let from = rt.block_on(async {
+        let mut cl = client(write_ep.clone()).await;
+        cl.get("wg/", None)
+            .await
+            .expect("get")
+            .header()
+            .expect("header")
+            .revision()
+            + 1
+    });
+    let until = Arc::new(AtomicI64::new(0));
+    let watcher = rt.spawn(watch_until(watch_ep.clone(), "wg/", from, until.clone()));
+
+    let mut writer = rt.block_on(client(write_ep.clone()));
+    const BEFORE: usize = 40;
+    const AFTER: usize = 40;
+    for i in 0..BEFORE {
+        rt.block_on(put_once(&mut writer, &format!("wg/{i:04}")));
+    }
+    c.members[leader].kill9();
+    for i in BEFORE..BEFORE + AFTER {
+        rt.block_on(put_once(&mut writer, &format!("wg/{i:04}")));
+    }
+
+    // What the cluster holds: each key once, at the revision it was written.
+    let history: Vec<(i64, String)> = rt.block_on(async {
+        let r = writer
+            .get("wg/", Some(GetOptions::new().with_prefix()))
+            .await
+            .expect("get");
+        let mut h: Vec<_> = r
+            .kvs()
+            .iter()
+            .map(|kv| {
+                assert_eq!(kv.create_revision(), kv.mod_revision());
+                (kv.mod_revision(), kv.key_str().expect("key").to_string())
+            })
+            .collect();
+        h.sort();
+        h
+    });
+    assert_eq!(history.len(), BEFORE + AFTER);
+    until.store(history.last().expect("writes").0, Ordering::Relaxed);
+    let seen = rt.block_on(watcher).expect("watcher");
+    assert_eq!(seen, history, "every revision exactly once, in order");
+}
