@@ -56,6 +56,18 @@ pub enum TransportError {
     #[error("{reason}")]
     TlsConfig { reason: String },
 
+    /// Both allowed common names and allowed hostnames are set: etcd accepts only one of
+    /// the two policies. The lists are shown comma-joined, as etcd shows its flags' values.
+    #[error(
+        "AllowedCN and AllowedHostname are mutually exclusive (cn={}, hostname={})",
+        go_quote(&.cn.join(",")),
+        go_quote(&.hostname.join(","))
+    )]
+    AllowedNamesExclusive {
+        cn: Vec<String>,
+        hostname: Vec<String>,
+    },
+
     /// A cipher suite name (Go's spelling) that is unknown or that rustls does not
     /// implement (CBC, RC4, 3DES and static-RSA suites).
     #[error("unexpected TLS cipher suite {name:?}")]
@@ -102,6 +114,28 @@ pub(crate) fn os_message(err: &io::Error) -> String {
     }
 }
 
+/// Go's `%q` of a string (`strconv.Quote`), as etcd's messages show values.
+pub(crate) fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +164,14 @@ mod tests {
             err.to_string(),
             "listen tcp 127.0.0.1:2379: bind: address already in use"
         );
+    }
+
+    #[test]
+    fn go_quote_escapes_as_go() {
+        assert_eq!(go_quote("etcd-peer"), r#""etcd-peer""#);
+        assert_eq!(go_quote(r#"a"b\c"#), r#""a\"b\\c""#);
+        assert_eq!(go_quote("x\ny\u{1}"), r#""x\ny\x01""#);
+        assert_eq!(go_quote(""), r#""""#);
     }
 
     /// EADDRINUSE without a libc dependency (Linux 98, the BSDs and macOS 48).

@@ -13,54 +13,65 @@ use super::info::TlsInfo;
 use super::peer_cert::PeerCertificate;
 use crate::error::TransportError;
 
-/// The allowed common names and hostnames of one [`TlsInfo`].
+/// The allowed-names policy of one [`TlsInfo`]: either common names or hostnames,
+/// never both (etcd refuses a `TLSInfo` with both, and so does [`AllowedNames::new`]).
 ///
-/// Invariant: at least one of the lists is non-empty (otherwise there is no policy and
+/// Invariant: the list held is non-empty (without one there is no policy and
 /// [`AllowedNames::new`] returns `None`).
 #[derive(Clone, Debug)]
-pub(crate) struct AllowedNames {
-    common_names: Vec<String>,
-    hostnames: Vec<ServerName<'static>>,
+pub(crate) enum AllowedNames {
+    /// The certificate's subject common name must be one of these.
+    CommonNames(Vec<String>),
+    /// One of these names must be valid for the certificate.
+    Hostnames(Vec<ServerName<'static>>),
 }
 
 impl AllowedNames {
+    /// The policy of `info`, `None` when it sets neither list.
+    ///
+    /// Fails with [`TransportError::AllowedNamesExclusive`] when both lists are set and
+    /// with [`TransportError::TlsConfig`] on a hostname that is neither a DNS name nor
+    /// an IP address.
     pub(crate) fn new(info: &TlsInfo) -> Result<Option<AllowedNames>, TransportError> {
-        if info.allowed_cn.is_empty() && info.allowed_hostname.is_empty() {
-            return Ok(None);
+        match (info.allowed_cn.is_empty(), info.allowed_hostname.is_empty()) {
+            (true, true) => Ok(None),
+            (false, false) => Err(TransportError::AllowedNamesExclusive {
+                cn: info.allowed_cn.clone(),
+                hostname: info.allowed_hostname.clone(),
+            }),
+            (false, true) => Ok(Some(AllowedNames::CommonNames(info.allowed_cn.clone()))),
+            (true, false) => {
+                let hostnames = info
+                    .allowed_hostname
+                    .iter()
+                    .map(|name| {
+                        ServerName::try_from(name.clone()).map_err(|_| TransportError::TlsConfig {
+                            reason: format!("invalid allowed hostname {name:?}"),
+                        })
+                    })
+                    .collect::<Result<_, _>>()?;
+                Ok(Some(AllowedNames::Hostnames(hostnames)))
+            }
         }
-        let hostnames = info
-            .allowed_hostname
-            .iter()
-            .map(|name| {
-                ServerName::try_from(name.clone()).map_err(|_| TransportError::TlsConfig {
-                    reason: format!("invalid allowed hostname {name:?}"),
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Some(AllowedNames {
-            common_names: info.allowed_cn.clone(),
-            hostnames,
-        }))
     }
 
-    /// Passes when the certificate's CN is an allowed CN, or an allowed hostname is valid
-    /// for it (DNS SANs with wildcards, IP SANs: Go's `VerifyHostname`).
+    /// Passes when the certificate's CN is an allowed CN, or (hostname policy) an allowed
+    /// hostname is valid for it (DNS SANs with wildcards, IP SANs: Go's `VerifyHostname`).
     pub(crate) fn check(&self, end_entity: &CertificateDer<'_>) -> Result<(), rustls::Error> {
-        if !self.common_names.is_empty() {
-            let cn = PeerCertificate::parse(end_entity).and_then(|c| c.common_name);
-            if cn.is_some_and(|cn| self.common_names.contains(&cn)) {
-                return Ok(());
+        let allowed = match self {
+            AllowedNames::CommonNames(common_names) => {
+                let cn = PeerCertificate::parse(end_entity).and_then(|c| c.common_name);
+                cn.is_some_and(|cn| common_names.contains(&cn))
             }
-        }
-        if !self.hostnames.is_empty() {
-            let parsed = ParsedCertificate::try_from(end_entity)?;
-            if self
-                .hostnames
-                .iter()
-                .any(|name| verify_server_name(&parsed, name).is_ok())
-            {
-                return Ok(());
+            AllowedNames::Hostnames(hostnames) => {
+                let parsed = ParsedCertificate::try_from(end_entity)?;
+                hostnames
+                    .iter()
+                    .any(|name| verify_server_name(&parsed, name).is_ok())
             }
+        };
+        if allowed {
+            return Ok(());
         }
         Err(rustls::Error::InvalidCertificate(CertificateError::Other(
             OtherError(Arc::new(io::Error::other(
@@ -110,13 +121,41 @@ mod tests {
         assert!(names(&[], &["10.1.2.3"]).check(&peer).is_ok());
         assert!(names(&[], &["a.b.etcd.local"]).check(&peer).is_err());
         assert!(names(&[], &["10.1.2.4"]).check(&peer).is_err());
-        // Either list may grant access.
-        assert!(names(&["member-2"], &["x.etcd.local"]).check(&peer).is_ok());
         let err = names(&["member-2"], &[]).check(&peer).unwrap_err();
         assert!(
             err.to_string()
                 .contains("client certificate authentication failed"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn common_names_and_hostnames_are_mutually_exclusive() {
+        let info = TlsInfo {
+            allowed_cn: vec!["etcd-peer".into()],
+            allowed_hostname: vec!["peer.etcd.local".into()],
+            ..TlsInfo::default()
+        };
+        let err = AllowedNames::new(&info).unwrap_err();
+        assert!(
+            matches!(&err, TransportError::AllowedNamesExclusive { cn, hostname }
+                if cn == &["etcd-peer"] && hostname == &["peer.etcd.local"]),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            r#"AllowedCN and AllowedHostname are mutually exclusive (cn="etcd-peer", hostname="peer.etcd.local")"#
+        );
+        // The same error from the early check and from building a listener's config.
+        assert_eq!(info.validate().unwrap_err().to_string(), err.to_string());
+        let several = TlsInfo {
+            allowed_cn: vec!["a".into(), "b".into()],
+            allowed_hostname: vec!["not a host".into()],
+            ..TlsInfo::default()
+        };
+        assert_eq!(
+            AllowedNames::new(&several).unwrap_err().to_string(),
+            r#"AllowedCN and AllowedHostname are mutually exclusive (cn="a,b", hostname="not a host")"#
         );
     }
 

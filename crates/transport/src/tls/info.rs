@@ -64,10 +64,12 @@ pub struct TlsInfo {
     /// Certificate revocation list (PEM or DER, signed by the CA): client certificates
     /// listed in it are refused.
     pub crl_file: Option<PathBuf>,
-    /// When this or `allowed_hostname` is non-empty, a verified peer certificate must
-    /// have one of these common names, or a SAN matching one of `allowed_hostname`.
+    /// When non-empty, a verified peer certificate must have one of these common names.
+    /// Mutually exclusive with `allowed_hostname`, as in etcd: setting both is
+    /// [`TransportError::AllowedNamesExclusive`].
     pub allowed_cn: Vec<String>,
-    /// DNS names or IP addresses; see `allowed_cn`.
+    /// When non-empty, one of these DNS names or IP addresses must be valid for a
+    /// verified peer certificate (its SANs). Mutually exclusive with `allowed_cn`.
     pub allowed_hostname: Vec<String>,
     /// `--auto-tls`/`--peer-auto-tls`: the caller generates a certificate with
     /// [`self_signed`](crate::self_signed) when no files are given.
@@ -128,7 +130,7 @@ impl TlsInfo {
     }
 
     /// Checks what needs no file: cipher suite names, the version range and the allowed
-    /// hostnames. Binding and dialing check these too; this lets a config layer fail
+    /// names (hostnames well-formed; not both CNs and hostnames). Binding and dialing check these too; this lets a config layer fail
     /// early with the same errors.
     pub fn validate(&self) -> Result<(), TransportError> {
         super::suites::Policy::new(self)?;

@@ -163,6 +163,40 @@ async fn allowed_hostname_matches_the_client_certificate_sans() {
 }
 
 #[tokio::test]
+async fn allowed_cn_and_allowed_hostname_together_fail_bind_and_dial() {
+    let s = setup();
+    let both = |info: &TlsInfo| TlsInfo {
+        allowed_cn: vec!["member-1".into()],
+        allowed_hostname: vec!["member-1.etcd.local".into()],
+        ..info.clone()
+    };
+    let expected = r#"AllowedCN and AllowedHostname are mutually exclusive (cn="member-1", hostname="member-1.etcd.local")"#;
+    let err = etcd_transport::Listener::bind(
+        &crate::url("https://127.0.0.1:0"),
+        &etcd_transport::ListenOptions {
+            tls: Some(both(&s.server)),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            etcd_transport::TransportError::AllowedNamesExclusive { .. }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), expected);
+    // A dialer applies the same policy to the server's certificate, so it refuses too,
+    // before connecting.
+    let err = dial_tls("https://127.0.0.1:1", &both(&s.client_base))
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), expected);
+}
+
+#[tokio::test]
 async fn peer_listeners_check_client_sans_against_the_client_address() {
     let s = setup();
     let listener = tls_listener("https://127.0.0.1:0", &s.server).await;
