@@ -35,8 +35,9 @@ macro_rules! with_stream {
 
 /// A connection: `AsyncRead + AsyncWrite + Unpin + Send + 'static`.
 ///
-/// A read (write, flush, shutdown) of the underlying socket that stays pending longer
-/// than the configured timeout fails with `io::ErrorKind::TimedOut`. Dropping the
+/// A write (flush, shutdown) of the underlying socket that stays pending longer than
+/// the write timeout fails with `io::ErrorKind::TimedOut`; so does a read pending longer
+/// than the read timeout during which no write completed either. Dropping the
 /// connection closes it and frees its listener's `max_connections` slot.
 #[derive(Debug)]
 pub struct Conn {

@@ -1,5 +1,6 @@
 //! A per-direction I/O timeout: a timer armed when an operation first returns
-//! `Pending` and disarmed when it completes.
+//! `Pending` and disarmed when it completes (etcd's deadline set before each `Read` and
+//! `Write`), optionally pushed back by progress in the other direction.
 
 use std::future::Future;
 use std::io;
@@ -12,8 +13,9 @@ use tokio::time::{Instant, Sleep, sleep_until};
 /// Fails an operation that stays pending longer than `timeout`.
 ///
 /// Invariant: `armed` is true exactly while an operation of this direction has returned
-/// `Pending` and not yet completed; then `sleep` holds its deadline. With no timeout the
-/// wrapper never allocates and passes results through untouched.
+/// `Pending` and not yet completed; then `sleep` holds its deadline (`timeout` after it
+/// became pending, or after the latest progress seen when the timer fired). With no
+/// timeout the wrapper never allocates and passes results through untouched.
 #[derive(Debug)]
 pub(crate) struct Deadline {
     timeout: Option<Duration>,
@@ -30,12 +32,30 @@ impl Deadline {
         }
     }
 
+    /// The configured timeout; `None` when this direction never times out.
+    pub(crate) fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
     /// Passes `result` through; when it is `Pending`, arms the timer (if not yet armed)
     /// and turns the pending operation into `TimedOut` once the timer fires.
     pub(crate) fn poll<T>(
         &mut self,
         cx: &mut Context<'_>,
         result: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        self.poll_with_progress(cx, result, None)
+    }
+
+    /// Like [`Deadline::poll`], but the pending operation only fails once `timeout` has
+    /// passed both since it became pending and since `progress` (the last time the other
+    /// direction of the connection completed an operation): a connection that keeps
+    /// moving data one way is not idle.
+    pub(crate) fn poll_with_progress<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        result: Poll<io::Result<T>>,
+        progress: Option<Instant>,
     ) -> Poll<io::Result<T>> {
         let Some(timeout) = self.timeout else {
             return result;
@@ -51,12 +71,20 @@ impl Deadline {
             sleep.as_mut().reset(Instant::now() + timeout);
             self.armed = true;
         }
-        let fired = sleep.as_mut().poll(cx).is_ready();
-        if fired {
-            self.armed = false;
-            return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "i/o timeout")));
+        if sleep.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
         }
-        Poll::Pending
+        // Fired; the other direction may have moved since the timer was armed.
+        if let Some(later) = progress.map(|at| at + timeout)
+            && later > Instant::now()
+        {
+            sleep.as_mut().reset(later);
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+        self.armed = false;
+        Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "i/o timeout")))
     }
 }
 
@@ -101,6 +129,37 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
         assert!(started.elapsed() >= TIMEOUT);
+    }
+
+    #[tokio::test]
+    async fn progress_in_the_other_direction_pushes_the_timeout_back() {
+        let mut deadline = Deadline::new(Some(TIMEOUT));
+        let started = Instant::now();
+        // The other direction completes an operation a little before the timer fires,
+        // then stops.
+        let progress = started + TIMEOUT * 4 / 5;
+        let err = std::future::poll_fn(|cx| {
+            let seen = (Instant::now() >= progress).then_some(progress);
+            deadline.poll_with_progress(cx, pending(), seen)
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(started.elapsed() >= TIMEOUT * 4 / 5 + TIMEOUT);
+    }
+
+    #[tokio::test]
+    async fn old_progress_does_not_extend_the_timeout() {
+        let mut deadline = Deadline::new(Some(TIMEOUT));
+        let long_ago = Instant::now();
+        tokio::time::sleep(TIMEOUT * 2).await;
+        let started = Instant::now();
+        let err =
+            std::future::poll_fn(|cx| deadline.poll_with_progress(cx, pending(), Some(long_ago)))
+                .await
+                .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(started.elapsed() < TIMEOUT * 3);
     }
 
     #[test]

@@ -13,9 +13,13 @@ pub struct ListenOptions {
     pub reuse_port: bool,
     /// Length of the kernel's accept queue (capped by the system's `somaxconn`).
     pub backlog: u32,
-    /// A read that stays pending this long fails with `io::ErrorKind::TimedOut`.
+    /// A read that stays pending this long, while no write of the connection completes
+    /// either, fails with `io::ErrorKind::TimedOut` (etcd's per-read deadline). Writes
+    /// keep a pending read alive, so a long response (a raft stream) whose client sends
+    /// nothing meanwhile is not cut; a connection idle both ways is.
     pub read_timeout: Option<Duration>,
-    /// A write that stays pending this long fails with `io::ErrorKind::TimedOut`.
+    /// A write that stays pending this long fails with `io::ErrorKind::TimedOut`
+    /// (etcd's per-write deadline): the other side stopped reading.
     pub write_timeout: Option<Duration>,
     /// `accept` waits while this many accepted connections are still open.
     /// `Some(0)` makes every `accept` wait forever.

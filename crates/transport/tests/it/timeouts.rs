@@ -101,3 +101,44 @@ async fn dialed_connections_apply_their_read_timeout() {
         .unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::TimedOut);
 }
+
+#[tokio::test]
+async fn writes_keep_a_pending_read_alive() {
+    // A server streaming a response to a client that sends nothing meanwhile (a raft
+    // stream): the server's pending read must outlive many read timeouts.
+    let listener = listener(ListenOptions {
+        read_timeout: Some(TIMEOUT),
+        write_timeout: Some(TIMEOUT),
+        ..ListenOptions::default()
+    })
+    .await;
+    let mut client = dial(&listener.bound_url(), PATIENCE, None, None, None)
+        .await
+        .unwrap();
+    let conn = listener.accept().await.unwrap().handshake().await.unwrap();
+    let (mut reader, mut writer) = tokio::io::split(conn);
+    let pending_read = tokio::spawn(async move {
+        let mut buf = [0u8; 1];
+        let started = Instant::now();
+        let outcome = reader.read(&mut buf).await;
+        (outcome, started.elapsed())
+    });
+    let heartbeats = 12;
+    for _ in 0..heartbeats {
+        tokio::time::sleep(TIMEOUT / 3).await;
+        writer.write_all(b"h").await.unwrap();
+    }
+    let mut got = vec![0u8; heartbeats];
+    client.read_exact(&mut got).await.unwrap();
+    assert!(
+        !pending_read.is_finished(),
+        "the read was cut while the connection kept writing"
+    );
+    // Once the writes stop, the connection is idle and the read times out.
+    let (outcome, waited) = tokio::time::timeout(PATIENCE, pending_read)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome.unwrap_err().kind(), io::ErrorKind::TimedOut);
+    assert!(waited >= TIMEOUT * 4, "{waited:?}");
+}
