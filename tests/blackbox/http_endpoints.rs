@@ -73,3 +73,50 @@ fn version_health_and_metrics() {
         assert!(body.contains(needle), "/metrics lacks {needle}:\n{body}");
     }
 }
+
+/// The value of an unlabelled sample `name` in a Prometheus text exposition.
+pub fn metric_value(exposition: &str, name: &str) -> Option<f64> {
+    exposition.lines().find_map(|line| {
+        let (n, v) = line.split_once(' ')?;
+        (n == name).then(|| v.trim().parse().ok()).flatten()
+    })
+}
+
+#[test]
+fn proposal_metrics_count_what_raft_did() {
+    let m = Member::start(&[]);
+    let (_, before) = http_get(m.client_port, "/metrics");
+    // Exported from the start, as etcd does, so alerts on its rate see a zero.
+    assert_eq!(
+        metric_value(&before, "etcd_server_proposals_failed_total"),
+        Some(0.0),
+        "{before}"
+    );
+    let applied_before =
+        metric_value(&before, "etcd_server_proposals_applied_total").expect("applied");
+    crate::support::rt().block_on(async {
+        let mut c = m.client().await;
+        for i in 0..10 {
+            c.put(format!("k{i}"), "v", None).await.expect("put");
+        }
+        // Refused at apply time: a request error, not a failed proposal.
+        let opts = etcd_client::PutOptions::new().with_lease(0x1234);
+        let err = c.put("leased", "v", Some(opts)).await.unwrap_err();
+        assert!(
+            err.to_string().contains("etcdserver: requested lease not found"),
+            "{err}"
+        );
+    });
+    let (_, after) = http_get(m.client_port, "/metrics");
+    let applied = metric_value(&after, "etcd_server_proposals_applied_total").expect("applied");
+    let committed =
+        metric_value(&after, "etcd_server_proposals_committed_total").expect("committed");
+    assert!(applied >= applied_before + 11.0, "{applied_before} -> {applied}");
+    assert!(committed >= applied, "committed {committed} < applied {applied}");
+    assert_eq!(metric_value(&after, "etcd_server_proposals_pending"), Some(0.0));
+    assert_eq!(
+        metric_value(&after, "etcd_server_proposals_failed_total"),
+        Some(0.0),
+        "an apply-time error is not a failed proposal"
+    );
+}

@@ -87,6 +87,22 @@ pub enum ServerError {
 }
 
 impl ServerError {
+    /// Whether a proposal ending with this error counts as failed in
+    /// `etcd_server_proposals_failed_total`: as in etcd, only proposals that raft did not
+    /// get through (timed out, member stopping, no leader), never requests whose apply
+    /// answered with an error (lease not found, no space, ...).
+    pub fn is_failed_proposal(&self) -> bool {
+        matches!(
+            self,
+            ServerError::Timeout
+                | ServerError::TimeoutDueToLeaderFail
+                | ServerError::Stopped
+                | ServerError::ProposalDropped
+                | ServerError::NoLeader
+                | ServerError::LeaderChanged
+        )
+    }
+
     /// Fatal errors mean the member cannot safely continue serving.
     pub fn is_fatal(&self) -> bool {
         match self {

@@ -69,7 +69,9 @@ impl EtcdServer {
         }
         let _pending = Pending::new();
         let result = self.propose_and_wait(id, &req).await;
-        if result.is_err() {
+        if let Err(e) = &result
+            && e.is_failed_proposal()
+        {
             metrics::counter!(m::PROPOSALS_FAILED).increment(1);
         }
         result
