@@ -104,15 +104,26 @@ fn config_file_configures_the_member() {
 }
 
 #[test]
-fn sigterm_stops_gracefully_and_data_survives() {
+fn sigterm_and_sigint_stop_gracefully_and_data_survives() {
     let mut m = Member::start(&[]);
     rt().block_on(async { m.client().await.put("survivor", "yes", None).await.unwrap() });
     let status = m.terminate();
-    assert!(status.success(), "exit status {status}");
+    assert!(status.success(), "exit status after SIGTERM {status}");
     m.spawn();
     m.wait_ready();
-    let r = rt().block_on(async { m.client().await.get("survivor", None).await.unwrap() });
-    assert_eq!(r.kvs()[0].value_str().unwrap(), "yes");
+    rt().block_on(async { m.client().await.put("second", "yes", None).await.unwrap() });
+    let status = m.interrupt();
+    assert!(status.success(), "exit status after SIGINT {status}");
+    m.spawn();
+    m.wait_ready();
+    let r = rt().block_on(async {
+        let mut c = m.client().await;
+        let first = c.get("survivor", None).await.unwrap();
+        let second = c.get("second", None).await.unwrap();
+        (first, second)
+    });
+    assert_eq!(r.0.kvs()[0].value_str().unwrap(), "yes");
+    assert_eq!(r.1.kvs()[0].value_str().unwrap(), "yes");
 }
 
 #[test]

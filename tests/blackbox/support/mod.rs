@@ -249,9 +249,18 @@ impl Member {
 
     /// SIGTERM and wait for a graceful exit.
     pub fn terminate(&mut self) -> ExitStatus {
+        self.stop_with_signal("TERM")
+    }
+
+    /// SIGINT (Ctrl-C) and wait for a graceful exit.
+    pub fn interrupt(&mut self) -> ExitStatus {
+        self.stop_with_signal("INT")
+    }
+
+    fn stop_with_signal(&mut self, signal: &str) -> ExitStatus {
         let mut c = self.child.take().expect("member not running");
         let status = Command::new("kill")
-            .arg("-TERM")
+            .arg(format!("-{signal}"))
             .arg(c.id().to_string())
             .status()
             .expect("kill");
@@ -264,7 +273,7 @@ impl Member {
             if Instant::now() > deadline {
                 let _ = c.kill();
                 panic!(
-                    "etcd did not exit within 30s of SIGTERM; log:\n{}",
+                    "etcd did not exit within 30s of SIG{signal}; log:\n{}",
                     self.log_since_spawn()
                 );
             }
