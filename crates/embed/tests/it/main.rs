@@ -6,6 +6,7 @@ mod env;
 mod errors;
 mod etcd34_help;
 mod flags;
+mod start;
 
 use etcd_embed::config::{Config, ConfigError, ParseOutcome, parse};
 
