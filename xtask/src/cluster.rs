@@ -117,23 +117,81 @@ pub fn run(etcd: &Path, size: usize, base_dir: Option<PathBuf>) -> Result<()> {
         ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
             .context("install Ctrl-C handler")?;
     }
+    let mut exits = Exits::new(children.len());
     while !stop.load(Ordering::SeqCst) {
-        for (m, c) in members.iter().zip(children.iter_mut()) {
-            if let Ok(Some(status)) = c.try_wait() {
+        for (i, (m, c)) in members.iter().zip(children.iter_mut()).enumerate() {
+            if exits.exited(i) {
+                continue;
+            }
+            if let Ok(Some(status)) = c.try_wait()
+                && exits.note(i)
+            {
                 println!("[{}] exited with {status}", m.name);
             }
+        }
+        if exits.all() {
+            anyhow::bail!("every member of the cluster exited");
         }
         std::thread::sleep(Duration::from_millis(200));
     }
     println!("stopping the cluster");
-    for c in &mut children {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(c.id().to_string())
-            .status();
+    // An exited child is reaped: its PID may belong to another process by now.
+    for (i, c) in children.iter().enumerate() {
+        if !exits.exited(i) {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+        }
     }
-    for c in &mut children {
-        let _ = c.wait();
+    for (i, c) in children.iter_mut().enumerate() {
+        if !exits.exited(i) {
+            let _ = c.wait();
+        }
     }
     Ok(())
+}
+
+/// Which members have exited. Invariant: each member's exit is reported once, although
+/// `Child::try_wait` keeps returning the saved status on every later poll.
+struct Exits {
+    exited: Vec<bool>,
+}
+
+impl Exits {
+    fn new(members: usize) -> Exits {
+        Exits {
+            exited: vec![false; members],
+        }
+    }
+
+    fn exited(&self, member: usize) -> bool {
+        self.exited[member]
+    }
+
+    /// Records that `member` exited; true the first time only.
+    fn note(&mut self, member: usize) -> bool {
+        !std::mem::replace(&mut self.exited[member], true)
+    }
+
+    /// Whether every member has exited (none is left to serve or to stop).
+    fn all(&self) -> bool {
+        self.exited.iter().all(|e| *e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_exit_is_reported_once_and_all_exited_ends_the_watch() {
+        let mut exits = Exits::new(2);
+        assert!(exits.note(1));
+        assert!(!exits.note(1));
+        assert!(exits.exited(1) && !exits.exited(0));
+        assert!(!exits.all());
+        assert!(exits.note(0));
+        assert!(exits.all());
+    }
 }
