@@ -1,9 +1,17 @@
 //! Membership changes and leadership transfer as clients ask for them (the Cluster and
 //! Maintenance.MoveLeader RPCs), with etcd's checks before anything is proposed.
+//!
+//! With `--strict-reconfig-check` (the default) a change that could cost the cluster its
+//! quorum is refused, as etcd's mayAddMember / mayRemoveMember refuse it: with
+//! `etcdserver: re-configuration failed due to not enough started members` when too few
+//! voters have published themselves, and with `etcdserver: unhealthy cluster` when the
+//! member asked has not been connected to enough voters for [`HEALTH_INTERVAL`].
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use etcd_api::WireError;
 use tokio::time::{Instant, sleep};
+use tonic::Status;
 
 use crate::conf_change;
 use crate::error::{Result, ServerError};
@@ -19,6 +27,45 @@ use crate::wait::Applied;
 const MAX_LEARNERS: usize = 1;
 /// A learner may be promoted once it has replicated this share of the leader's log.
 const LEARNER_READY_PERCENT: f64 = 0.9;
+
+/// etcd's HealthInterval: a peer counts as connected once it has been for this long.
+pub const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Why a membership change was refused: a server error, or etcd's ErrUnhealthy, which
+/// only the reconfiguration checks produce.
+#[derive(Debug)]
+pub enum ReconfigError {
+    Server(ServerError),
+    /// `etcdserver: unhealthy cluster`: the change could break the active quorum.
+    Unhealthy,
+}
+
+impl From<ServerError> for ReconfigError {
+    fn from(e: ServerError) -> Self {
+        ReconfigError::Server(e)
+    }
+}
+
+impl From<ReconfigError> for Status {
+    fn from(e: ReconfigError) -> Self {
+        match e {
+            ReconfigError::Server(e) => e.into(),
+            ReconfigError::Unhealthy => WireError::Unhealthy.to_status(),
+        }
+    }
+}
+
+/// etcd's isConnectedFullySince over the voters: every voter (the local member counts as
+/// connected) has been connected since the health interval began.
+fn connected_to_all(connected: usize, voters: usize) -> bool {
+    connected == voters
+}
+
+/// etcd's check in mayRemoveMember: the voters connected now, less the one removed, are
+/// still a quorum of the voters (`active - 1 >= 1 + (voters - 1) / 2`).
+fn quorum_survives_removal(connected: usize, voters: usize) -> bool {
+    connected >= 2 + voters.saturating_sub(1) / 2
+}
 
 /// etcd's check of member peer URLs: absolute http(s) URLs with a host and a port.
 fn valid_peer_urls(urls: &[String]) -> bool {
@@ -50,30 +97,50 @@ impl EtcdServer {
         }
     }
 
-    /// MemberAdd: the new member's ID is derived from its URLs, the cluster token and the
-    /// time, as etcd does.
+    /// MemberAdd: the new member's ID is derived from its peer URLs and the time in Unix
+    /// seconds, with an empty cluster token, as etcd's MemberAdd does
+    /// (`membership.NewMember("", urls, "", &now)`): unlike a bootstrap member's ID, it
+    /// does not depend on `--initial-cluster-token`.
     pub async fn member_add(
         &self,
         peer_urls: Vec<String>,
         is_learner: bool,
-    ) -> Result<(Member, Vec<Member>)> {
+    ) -> std::result::Result<(Member, Vec<Member>), ReconfigError> {
         if !valid_peer_urls(&peer_urls) {
-            return Err(ServerError::MemberBadUrls);
+            return Err(ServerError::MemberBadUrls.into());
+        }
+        if self.cfg.strict_reconfig_check {
+            // etcd's mayAddMember: started voters first, then connectivity (for learners
+            // too: the local member must be connected to every voter).
+            if !is_learner && !self.membership.ready_to_add_voter() {
+                tracing::warn!(
+                    "local-member-id" = %id_hex(self.member_id),
+                    "rejecting member add request; not enough healthy members"
+                );
+                return Err(ServerError::NotEnoughStartedMembers.into());
+            }
+            let (connected, voters) = self.connected_voters();
+            if !connected_to_all(connected, voters) {
+                tracing::warn!(
+                    "local-member-id" = %id_hex(self.member_id),
+                    connected,
+                    voters,
+                    "rejecting member add request; local member has not been connected to all peers, reconfigure breaks active quorum"
+                );
+                return Err(ReconfigError::Unhealthy);
+            }
         }
         if self.membership.peer_url_in_use(&peer_urls, None) {
-            return Err(ServerError::PeerUrlExists);
+            return Err(ServerError::PeerUrlExists.into());
         }
         if is_learner && self.membership.learner_count() >= MAX_LEARNERS {
-            return Err(ServerError::TooManyLearners);
-        }
-        if !is_learner && self.cfg.strict_reconfig_check && !self.membership.ready_to_add_voter() {
-            return Err(ServerError::NotEnoughStartedMembers);
+            return Err(ServerError::TooManyLearners.into());
         }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        let id = member_id(&peer_urls, &self.cfg.initial_cluster_token, Some(now));
+        let id = member_id(&peer_urls, "", Some(now));
         let member = Member {
             id,
             name: String::new(),
@@ -91,7 +158,9 @@ impl EtcdServer {
         Ok((member, members))
     }
 
-    pub async fn member_remove(&self, id: u64) -> Result<Vec<Member>> {
+    /// MemberRemove. Removing a learner, or a voter this member is not connected to (it
+    /// is not part of the active quorum), never costs the quorum.
+    pub async fn member_remove(&self, id: u64) -> std::result::Result<Vec<Member>, ReconfigError> {
         let member = self
             .membership
             .member(id)
@@ -100,13 +169,47 @@ impl EtcdServer {
             } else {
                 ServerError::MemberNotFound
             })?;
-        if !member.is_learner
-            && self.cfg.strict_reconfig_check
-            && !self.membership.ready_to_remove_voter(id)
-        {
-            return Err(ServerError::NotEnoughStartedMembers);
+        if !member.is_learner && self.cfg.strict_reconfig_check {
+            // etcd's mayRemoveMember.
+            if !self.membership.ready_to_remove_voter(id) {
+                tracing::warn!(
+                    "local-member-id" = %id_hex(self.member_id),
+                    "requested-member-remove-id" = %id_hex(id),
+                    "rejecting member remove request; not enough healthy members"
+                );
+                return Err(ServerError::NotEnoughStartedMembers.into());
+            }
+            let down = id != self.member_id && self.peer_active_since(id).is_none();
+            let (connected, voters) = self.connected_voters();
+            if !down && !quorum_survives_removal(connected, voters) {
+                tracing::warn!(
+                    "local-member-id" = %id_hex(self.member_id),
+                    "requested-member-remove" = %id_hex(id),
+                    "active-peers" = connected,
+                    "rejecting member remove request; local member has not been connected to all peers, reconfigure breaks active quorum"
+                );
+                return Err(ReconfigError::Unhealthy);
+            }
         }
-        self.propose_member_change(MemberChange::Remove(id)).await
+        Ok(self.propose_member_change(MemberChange::Remove(id)).await?)
+    }
+
+    /// (voters connected to this member for at least [`HEALTH_INTERVAL`], counting this
+    /// member if it is one; all voters): etcd's numConnectedSince.
+    fn connected_voters(&self) -> (usize, usize) {
+        let since = std::time::Instant::now().checked_sub(HEALTH_INTERVAL);
+        let voters = self.membership.voter_ids();
+        let connected = voters
+            .iter()
+            .filter(|&&id| {
+                id == self.member_id
+                    || matches!(
+                        (self.peer_active_since(id), since),
+                        (Some(active), Some(since)) if active < since
+                    )
+            })
+            .count();
+        (connected, voters.len())
     }
 
     pub async fn member_update(&self, id: u64, peer_urls: Vec<String>) -> Result<Vec<Member>> {
@@ -117,7 +220,8 @@ impl EtcdServer {
             .await
     }
 
-    /// MemberPromote, decided by the leader: refused until the learner has caught up.
+    /// MemberPromote, decided by the leader: refused until the learner has caught up, and
+    /// (strict) unless a quorum of the voters after it has started.
     pub async fn member_promote(&self, id: u64) -> Result<Vec<Member>> {
         self.membership.validate(&MemberChange::Promote(id))?;
         if self.leader() != self.member_id {
@@ -132,6 +236,14 @@ impl EtcdServer {
         let learner = matched.get(&id).copied().unwrap_or(0);
         if (learner as f64) < (leader as f64) * LEARNER_READY_PERCENT {
             return Err(ServerError::LearnerNotReady);
+        }
+        if self.cfg.strict_reconfig_check && !self.membership.ready_to_promote() {
+            tracing::warn!(
+                "local-member-id" = %id_hex(self.member_id),
+                "requested-member-remove-id" = %id_hex(id),
+                "rejecting member promote request; not enough healthy members"
+            );
+            return Err(ServerError::NotEnoughStartedMembers);
         }
         self.propose_member_change(MemberChange::Promote(id)).await
     }
@@ -204,5 +316,33 @@ impl EtcdServer {
         }
         tracing::info!(from = %id_hex(self.member_id), to = %id_hex(target), "moved leadership");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adding_needs_every_voter_connected() {
+        assert!(connected_to_all(3, 3));
+        assert!(!connected_to_all(2, 3));
+        assert!(connected_to_all(1, 1));
+    }
+
+    #[test]
+    fn removing_keeps_a_quorum_of_connected_voters() {
+        // 3 voters, all connected: one can go (2 of 3 remain).
+        assert!(quorum_survives_removal(3, 3));
+        // 3 voters, one down: removing a connected one leaves 1 of 3.
+        assert!(!quorum_survives_removal(2, 3));
+        // 5 voters, one down: 3 of 5 remain.
+        assert!(quorum_survives_removal(4, 5));
+        assert!(!quorum_survives_removal(3, 5));
+        // 2 voters: removing one needs both connected.
+        assert!(quorum_survives_removal(2, 2));
+        assert!(!quorum_survives_removal(1, 2));
+        // A lone voter cannot remove itself.
+        assert!(!quorum_survives_removal(1, 1));
     }
 }

@@ -150,6 +150,31 @@ impl Membership {
         started > rest.len() / 2 // a quorum of the rest
     }
 
+    /// etcd's IsReadyToPromoteMember: a quorum of the voters after the promotion has
+    /// started, counting the learner as started.
+    pub fn ready_to_promote(&self) -> bool {
+        let members = self.members.read();
+        let voters = members.values().filter(|m| !m.is_learner);
+        let (mut n, mut started) = (1, 1);
+        for m in voters {
+            n += 1;
+            if Self::started(m) {
+                started += 1;
+            }
+        }
+        started > n / 2
+    }
+
+    /// The IDs of the voting members (etcd's VotingMembers).
+    pub fn voter_ids(&self) -> Vec<u64> {
+        self.members
+            .read()
+            .values()
+            .filter(|m| !m.is_learner)
+            .map(|m| m.id)
+            .collect()
+    }
+
     pub fn learner_count(&self) -> usize {
         self.members
             .read()
@@ -364,6 +389,48 @@ mod tests {
     use super::*;
     use etcd_mvcc::MemBackend;
 
+    fn member(id: u64, started: bool, is_learner: bool) -> Member {
+        Member {
+            id,
+            name: if started {
+                format!("m{id}")
+            } else {
+                String::new()
+            },
+            peer_urls: vec![format!("http://p:{id}")],
+            client_urls: vec![],
+            is_learner,
+        }
+    }
+
+    #[test]
+    fn promotion_needs_a_started_quorum_counting_the_learner() {
+        // 2 voters, 1 started, + the learner: 2 of 3 started.
+        let ms = Membership::new(
+            1,
+            1,
+            vec![
+                member(1, true, false),
+                member(2, false, false),
+                member(3, true, true),
+            ],
+        );
+        assert!(ms.ready_to_promote());
+        // 3 voters, 1 started, + the learner: 2 of 4 started.
+        let ms = Membership::new(
+            1,
+            1,
+            vec![
+                member(1, true, false),
+                member(2, false, false),
+                member(4, false, false),
+                member(3, true, true),
+            ],
+        );
+        assert!(!ms.ready_to_promote());
+        assert_eq!(ms.voter_ids(), vec![1, 2, 4]);
+    }
+
     #[test]
     fn members_round_trip_through_the_backend() {
         let backend = MemBackend::new();
@@ -375,6 +442,8 @@ mod tests {
             is_learner: false,
         };
         let ms = Membership::new(99, 7, vec![m.clone()]);
+        assert_eq!(ms.voter_ids(), vec![7]);
+        assert!(ms.ready_to_promote());
         let mut batch = WriteBatch::default();
         ms.save_all(&mut batch);
         backend.write(batch).unwrap();
