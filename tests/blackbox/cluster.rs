@@ -26,16 +26,69 @@ fn eventually(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-/// (hash, revision) of each member at the same revision.
-fn hashes(endpoints: &[String], revision: i64) -> Vec<u32> {
+/// Each member's HashKV at `revision`, or None while any member cannot answer yet (it is
+/// down, or has not reached `revision`): meant to be polled with [`eventually`].
+fn hashes(endpoints: &[String], revision: i64) -> Option<Vec<u32>> {
     rt().block_on(async {
         let mut out = Vec::new();
         for ep in endpoints {
-            let mut c = client(ep.clone()).await;
-            out.push(c.hash_kv(revision).await.expect("hashkv").hash());
+            let mut c = Client::connect([ep.clone()], None).await.ok()?;
+            let resp = tokio::time::timeout(Duration::from_secs(3), c.hash_kv(revision))
+                .await
+                .ok()?;
+            match resp {
+                Ok(r) => out.push(r.hash()),
+                Err(e) => {
+                    eprintln!("hashkv at {revision} on {ep}: {e}");
+                    return None;
+                }
+            }
         }
-        out
+        Some(out)
     })
+}
+
+/// Whether every member has the same HashKV at `revision`.
+fn hashes_agree(endpoints: &[String], revision: i64) -> bool {
+    hashes(endpoints, revision).is_some_and(|h| h.windows(2).all(|w| w[0] == w[1]))
+}
+
+/// etcd refuses a membership change with this until the member asked has been connected
+/// to its peers for the health interval (5 s): right after a start, for instance (see
+/// [`Cluster::wait_reconfigurable`]).
+const UNHEALTHY: &str = "etcdserver: unhealthy cluster";
+
+/// Runs an etcdctl membership command, retrying while the cluster is [`UNHEALTHY`].
+fn ctl_while_unhealthy(ctlbin: &std::path::Path, eps: &str, args: &[&str]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = ctl(ctlbin, eps, args);
+        if out.status.success() {
+            return String::from_utf8_lossy(&out.stdout).into_owned();
+        }
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(UNHEALTHY) && Instant::now() < deadline,
+            "etcdctl {args:?}: {err}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// The member named `name` in `etcdctl member list -w json` (IDs are decimal there).
+fn member_json(ctlbin: &std::path::Path, eps: &str, name: &str) -> serde_json::Value {
+    let out = ctl_ok(ctlbin, eps, &["member", "list", "-w", "json"]);
+    let list: serde_json::Value = serde_json::from_str(&out).expect("member list json");
+    list["members"]
+        .as_array()
+        .and_then(|ms| ms.iter().find(|m| m["name"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("{name} not listed:\n{out}"))
+}
+
+/// etcdctl's JSON leaves `isLearner` out when it is false.
+fn is_learner(member: &serde_json::Value) -> bool {
+    member["isLearner"].as_bool().unwrap_or(false)
 }
 
 fn serializable_count(endpoint: String, prefix: &str) -> i64 {
@@ -160,7 +213,7 @@ fn leader_kill_under_write_load_loses_nothing() {
             endpoints
                 .iter()
                 .all(|ep| serializable_count(ep.clone(), "load/") > last)
-                && hashes(&endpoints, rev).windows(2).all(|w| w[0] == w[1])
+                && hashes_agree(&endpoints, rev)
         },
     );
 }
@@ -212,7 +265,7 @@ fn a_member_down_past_the_snapshot_count_catches_up_by_snapshot() {
             .revision()
     });
     eventually(Duration::from_secs(10), "equal hashes", || {
-        hashes(&endpoints, rev).windows(2).all(|w| w[0] == w[1])
+        hashes_agree(&endpoints, rev)
     });
 }
 
@@ -224,7 +277,7 @@ fn learner_is_added_promoted_and_removed_with_etcdctl() {
     let mut learner = Member::new(FAST);
     learner.name = "m4".into();
     learner.token = c.token.clone();
-    let out = ctl_ok(
+    let out = ctl_while_unhealthy(
         &ctlbin,
         &eps,
         &[
@@ -259,6 +312,39 @@ fn learner_is_added_promoted_and_removed_with_etcdctl() {
     assert!(line.ends_with(", true"), "m4 should be a learner: {line}");
     let id = line.split(", ").next().unwrap().to_string();
 
+    // Updating peer URLs changes them and nothing else: the learner stays a learner (in
+    // the member list and in raft, so it still refuses writes), the voter a voter. The
+    // new URLs name the same listeners through another host name.
+    let voter_id = member_json(&ctlbin, &eps, "m1")["ID"].as_u64().unwrap();
+    for (name, hex_id, port) in [
+        ("m4", id.clone(), learner.peer_port),
+        ("m1", format!("{voter_id:x}"), c.members[0].peer_port),
+    ] {
+        let url = format!("http://localhost:{port}");
+        let out = ctl_ok(
+            &ctlbin,
+            &eps,
+            &["member", "update", &hex_id, &format!("--peer-urls={url}")],
+        );
+        // etcdctl pads IDs to 16 columns.
+        assert!(
+            out.contains("updated in cluster") && out.contains(&hex_id),
+            "{out}"
+        );
+        let m = member_json(&ctlbin, &eps, name);
+        assert_eq!(m["peerURLs"], serde_json::json!([url]), "{name}: {m}");
+        assert_eq!(is_learner(&m), name == "m4", "{name}: {m}");
+    }
+    let put = ctl(&ctlbin, &learner.endpoint(), &["put", "to-learner", "x"]);
+    assert!(!put.status.success(), "a learner accepted a write");
+    let err = String::from_utf8_lossy(&put.stderr);
+    assert!(
+        err.contains("etcdserver: rpc not supported for learner"),
+        "{err}"
+    );
+    // The voters still have a quorum among themselves over the updated URLs.
+    ctl_ok(&ctlbin, &eps, &["put", "after-update", "x"]);
+
     // Promotion through a follower is forwarded to the leader, which refuses it until the
     // learner has caught up; retry until accepted.
     let leader = c.leader(Duration::from_secs(10));
@@ -285,7 +371,7 @@ fn learner_is_added_promoted_and_removed_with_etcdctl() {
         "m4 should be a voter now: {line}"
     );
 
-    let out = ctl_ok(&ctlbin, &eps, &["member", "remove", &id]);
+    let out = ctl_while_unhealthy(&ctlbin, &eps, &["member", "remove", &id]);
     assert!(
         out.contains(&format!("Member {id} removed from cluster")),
         "{out}"
@@ -303,6 +389,67 @@ fn learner_is_added_promoted_and_removed_with_etcdctl() {
     );
 }
 
+/// `--strict-reconfig-check` (the default), as etcd: with a voter down, the member asked
+/// refuses to add (even a learner) or to remove a connected voter, since either could
+/// cost the active quorum; removing the down voter is safe and allowed.
+#[test]
+fn strict_reconfig_check_refuses_changes_that_risk_the_quorum() {
+    let Some(ctlbin) = etcdctl() else { return };
+    let mut c = Cluster::start(3, FAST);
+    // The member asked (`asked`) stays up with one other voter (`up`); `down` is killed.
+    let asked = c.leader(Duration::from_secs(10));
+    let (up, down) = ((asked + 1) % 3, (asked + 2) % 3);
+    let ep = c.members[asked].endpoint();
+    let id = |i: usize| {
+        let m = member_json(&ctlbin, &ep, &c.members[i].name);
+        format!("{:x}", m["ID"].as_u64().unwrap())
+    };
+    let (up_id, down_id) = (id(up), id(down));
+    // Past the health interval, so that only the kill below makes the cluster unhealthy.
+    c.wait_reconfigurable();
+    let inactive = "peer became inactive";
+    let before = c.members[asked].log().matches(inactive).count();
+    c.members[down].kill9();
+    eventually(
+        Duration::from_secs(10),
+        "the member asked to see the kill",
+        || c.members[asked].log().matches(inactive).count() > before,
+    );
+
+    let spare = Member::new(FAST);
+    let peer_urls = format!("--peer-urls={}", spare.peer_url());
+    for add in [
+        vec!["member", "add", "m4", peer_urls.as_str()],
+        vec!["member", "add", "m4", "--learner", peer_urls.as_str()],
+    ] {
+        let out = ctl(&ctlbin, &ep, &add);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{add:?} accepted with a voter down");
+        assert!(err.contains(UNHEALTHY), "{add:?}: {err}");
+    }
+    let out = ctl(&ctlbin, &ep, &["member", "remove", &up_id]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "removed a connected voter with another down"
+    );
+    assert!(err.contains(UNHEALTHY), "{err}");
+    assert!(
+        c.members[asked].log().contains(
+            "rejecting member remove request; local member has not been connected to all peers"
+        ),
+        "{}",
+        c.members[asked].log()
+    );
+
+    // The down member is not part of the active quorum: removing it is safe, and then the
+    // two connected voters are the whole cluster again.
+    let out = ctl_ok(&ctlbin, &ep, &["member", "remove", &down_id]);
+    assert!(out.contains("removed from cluster"), "{out}");
+    let out = ctl_ok(&ctlbin, &ep, &["member", "add", "m4", &peer_urls]);
+    assert!(out.contains("added to cluster"), "{out}");
+}
+
 #[test]
 fn a_member_with_another_token_cannot_join() {
     let mut c = Cluster::start(3, FAST);
@@ -317,14 +464,18 @@ fn a_member_with_another_token_cannot_join() {
     stranger.initial_cluster = Some(format!("{initial},stranger={}", stranger.peer_url()));
     stranger.token = "another-token".into();
     stranger.spawn();
+    // Both sides say why: the members refuse the stranger's requests with 412 and log it,
+    // and the stranger logs that its requests were refused.
     eventually(
         Duration::from_secs(20),
-        "the cluster-ID mismatch to be logged",
+        "the cluster-ID mismatch to be logged on both sides",
         || {
             c.members
                 .iter()
-                .any(|m| m.log().contains("cluster ID mismatch"))
-                || stranger.log().contains("cluster ID mismatch")
+                .any(|m| m.log().contains("request cluster ID mismatch"))
+                && stranger
+                    .log()
+                    .contains("request sent was ignored due to cluster ID mismatch")
         },
     );
     // The cluster serves on undisturbed, with its three members.
@@ -345,16 +496,15 @@ fn a_partitioned_member_serves_no_linearizable_request_and_converges_after() {
     let r = rt();
     r.block_on(async {
         let mut cl = client(c.members[cut].endpoint()).await;
-        let put = tokio::time::timeout(Duration::from_secs(15), cl.put("during", "x", None)).await;
-        assert!(
-            !matches!(put, Ok(Ok(_))),
-            "a partitioned member acknowledged a write"
-        );
-        let get = tokio::time::timeout(Duration::from_secs(15), cl.get("during", None)).await;
-        assert!(
-            !matches!(get, Ok(Ok(_))),
-            "a partitioned member served a linearizable read"
-        );
+        // The server gives up within its request timeout (5 s + 2 x election timeout).
+        let put = tokio::time::timeout(Duration::from_secs(15), cl.put("during", "x", None))
+            .await
+            .expect("the partitioned member never answered a write");
+        assert_unavailable("write", put.map(|_| ()));
+        let get = tokio::time::timeout(Duration::from_secs(15), cl.get("during", None))
+            .await
+            .expect("the partitioned member never answered a linearizable read");
+        assert_unavailable("linearizable read", get.map(|_| ()));
     });
     // The majority goes on.
     let majority_leader = c.leader_among(&[leader, (leader + 2) % 3], Duration::from_secs(10));
@@ -383,6 +533,39 @@ fn a_partitioned_member_serves_no_linearizable_request_and_converges_after() {
                 matches!(resp, Ok(Ok(ref g)) if g.count() == 20)
             })
         },
+    );
+    // And holds exactly what the majority holds.
+    let endpoints: Vec<String> = c.members.iter().map(Member::endpoint).collect();
+    let rev = r.block_on(async {
+        client(endpoints[majority_leader].clone())
+            .await
+            .get("part/", None)
+            .await
+            .unwrap()
+            .header()
+            .unwrap()
+            .revision()
+    });
+    eventually(
+        Duration::from_secs(20),
+        "equal hashes after healing",
+        || hashes_agree(&endpoints, rev),
+    );
+}
+
+/// Asserts that a request a partitioned member could not serve failed with one of etcd's
+/// errors for it, not an arbitrary one.
+fn assert_unavailable(what: &str, result: Result<(), etcd_client::Error>) {
+    let err = match result {
+        Ok(()) => panic!("a partitioned member served a {what}"),
+        Err(etcd_client::Error::GRpcStatus(status)) => status.message().to_string(),
+        Err(e) => panic!("a {what} on a partitioned member failed with a non-gRPC error: {e}"),
+    };
+    assert!(
+        err.starts_with("etcdserver: request timed out")
+            || err == "etcdserver: no leader"
+            || err == "etcdserver: leader changed",
+        "a {what} on a partitioned member failed with {err:?}, not one of etcd's errors"
     );
 }
 

@@ -9,6 +9,11 @@ use super::{Member, rt};
 /// (fault injection, read by the binary).
 pub const BLACKHOLE_ENV: &str = "ETCDRS_FAILPOINT_PEER_BLACKHOLE_FILE";
 
+/// etcd's HealthInterval: with `--strict-reconfig-check` (the default) a member refuses
+/// membership changes with "etcdserver: unhealthy cluster" until it has been connected to
+/// every voter for this long, e.g. for a few seconds after a cluster starts.
+pub const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+
 pub struct Cluster {
     pub members: Vec<Member>,
     pub token: String,
@@ -76,6 +81,13 @@ impl Cluster {
                 .push((BLACKHOLE_ENV.into(), blackhole.display().to_string()));
         }
         Cluster { members, token }
+    }
+
+    /// Waits until the started cluster accepts membership changes: every member connects
+    /// to its peers before it is ready, so [`HEALTH_INTERVAL`] (plus a margin) after
+    /// [`Cluster::start`] returned, all have been connected for the health interval.
+    pub fn wait_reconfigurable(&self) {
+        std::thread::sleep(HEALTH_INTERVAL + Duration::from_millis(500));
     }
 
     /// `--initial-cluster` of the members plus `extra` (`name=peer-url`), for a member
