@@ -1,6 +1,7 @@
 //! Transport security, black-box: auto TLS on client and peer URLs, mutual TLS from a
 //! test CA, peers refusing a member certified by another CA, TLS version and cipher
-//! suite policy, and certificates rotated on disk without a restart.
+//! suite policy, allowed peer common names, contradictory allowed-name settings, and
+//! certificates rotated on disk without a restart.
 
 use std::path::Path;
 use std::process::Output;
@@ -75,6 +76,27 @@ fn eventually(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
     while !f() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `etcdctl member add NAME --peer-urls=URL`, retried while the cluster answers
+/// `etcdserver: unhealthy cluster`: with --strict-reconfig-check a member refuses
+/// membership changes until it has been connected to its peers for 5 s (etcd's
+/// HealthInterval), which peer connections cut by the peer read timeout would prevent.
+fn member_add(etcdctl: &Path, endpoints: &str, name: &str, peer_url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let peer_urls = format!("--peer-urls={peer_url}");
+    loop {
+        let out = ctl(etcdctl, endpoints, &["member", "add", name, &peer_urls]);
+        if out.status.success() {
+            return;
+        }
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("etcdserver: unhealthy cluster") && Instant::now() < deadline,
+            "etcdctl member add {name}: {err}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
     }
 }
 
@@ -206,16 +228,7 @@ fn peers_refuse_a_member_certified_by_another_ca() {
     intruder.token = c.token.clone();
     intruder.cluster_state = "existing";
     intruder.initial_cluster = Some(c.initial_cluster_with(&format!("m3={}", intruder.peer_url())));
-    ctl_ok(
-        &etcdctl,
-        &ep,
-        &[
-            "member",
-            "add",
-            "m3",
-            &format!("--peer-urls={}", intruder.peer_url()),
-        ],
-    );
+    member_add(&etcdctl, &ep, "m3", &intruder.peer_url());
 
     intruder.spawn();
     let status = intruder.wait_exit(Duration::from_secs(30));
@@ -238,6 +251,90 @@ fn peers_refuse_a_member_certified_by_another_ca() {
     // Two of three members are a quorum: the cluster keeps serving.
     ctl_ok(&etcdctl, &ep, &["put", "after", "2"]);
     assert_eq!(ctl_ok(&etcdctl, &ep, &["get", "after"]), "after\n2\n");
+}
+
+#[test]
+fn peer_cert_allowed_cn_admits_only_members_with_that_common_name() {
+    let Some(etcdctl) = etcdctl() else { return };
+    let files = Files::new();
+    let ca = Ca::new("etcd peer CA");
+    let ca_file = files.ca("peer-ca", &ca);
+    let peer = files.identity("peer", &ca.leaf("etcd-peer"));
+    // Same CA, so only the common name policy can refuse it.
+    let outsider = files.identity("outsider", &ca.leaf("not-a-peer"));
+    let peer_flags = |id: &Identity| {
+        vec![
+            "--peer-client-cert-auth".to_string(),
+            "--peer-cert-allowed-cn=etcd-peer".to_string(),
+            flag("peer-trusted-ca-file", &ca_file),
+            flag("peer-cert-file", &id.cert),
+            flag("peer-key-file", &id.key),
+        ]
+    };
+    let mut args: Vec<String> = owned(FAST);
+    args.extend(peer_flags(&peer));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let schemes = Schemes {
+        client: "http",
+        peer: "https",
+    };
+    let c = Cluster::start_with(2, &args, schemes);
+    let formed = Instant::now();
+    let ep = c.endpoints();
+    ctl_ok(&etcdctl, &ep, &["put", "before", "1"]);
+    assert_eq!(ctl_ok(&etcdctl, &ep, &["get", "before"]), "before\n1\n");
+
+    let mut outsider_args: Vec<String> = owned(FAST);
+    outsider_args.extend(peer_flags(&outsider));
+    let outsider_args: Vec<&str> = outsider_args.iter().map(String::as_str).collect();
+    let mut joiner = Member::new(&outsider_args);
+    joiner.name = "m3".into();
+    joiner.peer_scheme = "https";
+    joiner.token = c.token.clone();
+    joiner.cluster_state = "existing";
+    joiner.initial_cluster = Some(c.initial_cluster_with(&format!("m3={}", joiner.peer_url())));
+    member_add(&etcdctl, &ep, "m3", &joiner.peer_url());
+
+    joiner.spawn();
+    let status = joiner.wait_exit(Duration::from_secs(30));
+    assert!(!status.success(), "a member with another CN must not join");
+    let log = joiner.log();
+    assert!(
+        log.contains("could not retrieve cluster information"),
+        "the member fails to join: {log}"
+    );
+    assert!(
+        log.contains("fatal alert"),
+        "the member logs the peers' refusal of its certificate: {log}"
+    );
+    eventually(Duration::from_secs(10), "members log the refusal", || {
+        c.members.iter().any(|m| {
+            let log = m.log();
+            log.contains("rejected connection")
+                && log.contains("client certificate authentication failed")
+        })
+    });
+
+    // Two of three members are a quorum: the cluster keeps serving.
+    ctl_ok(&etcdctl, &ep, &["put", "after", "2"]);
+    assert_eq!(ctl_ok(&etcdctl, &ep, &["get", "after"]), "after\n2\n");
+
+    // Peer listeners time out connections idle for 5 s (etcd's ConnReadTimeout); the
+    // raft streams between the members, which their dialers never write to, must
+    // outlive that.
+    let outlive = Duration::from_secs(7);
+    if let Some(rest) = outlive.checked_sub(formed.elapsed()) {
+        std::thread::sleep(rest);
+    }
+    ctl_ok(&etcdctl, &ep, &["put", "later", "3"]);
+    for m in &c.members {
+        let log = m.log();
+        assert!(
+            !log.contains("lost TCP streaming connection"),
+            "{}: peer streams must not be cut by the peer read timeout: {log}",
+            m.name
+        );
+    }
 }
 
 #[test]
@@ -290,6 +387,28 @@ fn unknown_cipher_suite_is_a_startup_error() {
     assert!(
         !log.contains("now serving"),
         "nothing is served with a bad TLS policy: {log}"
+    );
+}
+
+#[test]
+fn allowed_cn_and_allowed_hostname_together_are_a_startup_error() {
+    let mut m = Member::new(&[
+        "--peer-cert-allowed-cn=etcd-peer",
+        "--peer-cert-allowed-hostname=peer.etcd.local",
+    ]);
+    m.spawn();
+    let status = m.wait_exit(Duration::from_secs(30));
+    assert!(!status.success());
+    let log = m.log();
+    assert!(
+        log.contains(
+            r#"AllowedCN and AllowedHostname are mutually exclusive (cn=\"etcd-peer\", hostname=\"peer.etcd.local\")"#
+        ),
+        "etcd's error names both settings: {log}"
+    );
+    assert!(
+        !log.contains("now serving"),
+        "nothing is served with a contradictory TLS policy: {log}"
     );
 }
 
