@@ -9,9 +9,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use etcd_api::WireError;
 use tokio::time::{Instant, sleep};
-use tonic::Status;
 
 use crate::conf_change;
 use crate::error::{Result, ServerError};
@@ -30,30 +28,6 @@ const LEARNER_READY_PERCENT: f64 = 0.9;
 
 /// etcd's HealthInterval: a peer counts as connected once it has been for this long.
 pub const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
-
-/// Why a membership change was refused: a server error, or etcd's ErrUnhealthy, which
-/// only the reconfiguration checks produce.
-#[derive(Debug)]
-pub enum ReconfigError {
-    Server(ServerError),
-    /// `etcdserver: unhealthy cluster`: the change could break the active quorum.
-    Unhealthy,
-}
-
-impl From<ServerError> for ReconfigError {
-    fn from(e: ServerError) -> Self {
-        ReconfigError::Server(e)
-    }
-}
-
-impl From<ReconfigError> for Status {
-    fn from(e: ReconfigError) -> Self {
-        match e {
-            ReconfigError::Server(e) => e.into(),
-            ReconfigError::Unhealthy => WireError::Unhealthy.to_status(),
-        }
-    }
-}
 
 /// etcd's isConnectedFullySince over the voters: every voter (the local member counts as
 /// connected) has been connected since the health interval began.
@@ -105,7 +79,7 @@ impl EtcdServer {
         &self,
         peer_urls: Vec<String>,
         is_learner: bool,
-    ) -> std::result::Result<(Member, Vec<Member>), ReconfigError> {
+    ) -> Result<(Member, Vec<Member>)> {
         if !valid_peer_urls(&peer_urls) {
             return Err(ServerError::MemberBadUrls.into());
         }
@@ -127,7 +101,7 @@ impl EtcdServer {
                     voters,
                     "rejecting member add request; local member has not been connected to all peers, reconfigure breaks active quorum"
                 );
-                return Err(ReconfigError::Unhealthy);
+                return Err(ServerError::Unhealthy);
             }
         }
         if self.membership.peer_url_in_use(&peer_urls, None) {
@@ -160,7 +134,7 @@ impl EtcdServer {
 
     /// MemberRemove. Removing a learner, or a voter this member is not connected to (it
     /// is not part of the active quorum), never costs the quorum.
-    pub async fn member_remove(&self, id: u64) -> std::result::Result<Vec<Member>, ReconfigError> {
+    pub async fn member_remove(&self, id: u64) -> Result<Vec<Member>> {
         let member = self
             .membership
             .member(id)
@@ -188,7 +162,7 @@ impl EtcdServer {
                     "active-peers" = connected,
                     "rejecting member remove request; local member has not been connected to all peers, reconfigure breaks active quorum"
                 );
-                return Err(ReconfigError::Unhealthy);
+                return Err(ServerError::Unhealthy);
             }
         }
         Ok(self.propose_member_change(MemberChange::Remove(id)).await?)

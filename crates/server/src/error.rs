@@ -63,6 +63,9 @@ pub enum ServerError {
     TooManyLearners,
     #[error("re-configuration failed due to not enough started members")]
     NotEnoughStartedMembers,
+    /// The membership change could break the active quorum (strict reconfig check).
+    #[error("unhealthy cluster")]
+    Unhealthy,
     #[error("bad leader transferee")]
     BadLeaderTransferee,
     #[error("leader transfer took too long")]

@@ -19,6 +19,19 @@ use crate::wait::{Applied, ApplyResult};
 /// Proposals are refused while the apply loop is this far behind the commit index.
 pub const MAX_APPLY_GAP: u64 = 5000;
 
+/// etcd's first check of a proposal: refuse it while the apply loop lags more than
+/// [`MAX_APPLY_GAP`] entries behind the commit index, so a backlog cannot grow unbounded.
+fn check_apply_gap(committed: u64, applied: u64) -> Result<()> {
+    if committed > applied + MAX_APPLY_GAP {
+        return Err(ServerError::TooManyRequests {
+            committed,
+            applied,
+            gap: MAX_APPLY_GAP,
+        });
+    }
+    Ok(())
+}
+
 /// Who is asking, for permission checks at apply time (filled by the auth layer).
 #[derive(Clone, Debug, Default)]
 pub struct AuthInfo {
@@ -45,15 +58,7 @@ impl Drop for Pending {
 impl EtcdServer {
     /// Proposes `req` through raft and returns what applying it produced.
     pub async fn propose(&self, mut req: InternalRaftRequest, auth: &AuthInfo) -> Result<Applied> {
-        let applied = self.state.applied();
-        let committed = self.state.committed();
-        if committed > applied + MAX_APPLY_GAP {
-            return Err(ServerError::TooManyRequests {
-                committed,
-                applied,
-                gap: MAX_APPLY_GAP,
-            });
-        }
+        check_apply_gap(self.state.committed(), self.state.applied())?;
         let id = self.reqid.next();
         req.header = Some(RequestHeader {
             id,
@@ -179,5 +184,32 @@ impl EtcdServer {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gap_over_5000_is_too_many_requests() {
+        assert!(check_apply_gap(5000, 0).is_ok());
+        assert!(check_apply_gap(10_000, 5000).is_ok());
+        let err = check_apply_gap(5001, 0).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ServerError::TooManyRequests {
+                    committed: 5001,
+                    applied: 0,
+                    gap: 5000
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            crate::status::to_status(&err).message(),
+            "etcdserver: too many requests"
+        );
     }
 }

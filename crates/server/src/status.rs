@@ -46,6 +46,7 @@ pub fn wire_error(err: &ServerError) -> Option<WireError> {
         S::LearnerNotReady => W::LearnerNotReady,
         S::TooManyLearners => W::TooManyLearners,
         S::NotEnoughStartedMembers => W::MemberNotEnoughStarted,
+        S::Unhealthy => W::Unhealthy,
         S::BadLeaderTransferee => W::BadLeaderTransferee,
         S::LeaderTransferTimeout => W::TimeoutLeaderTransfer,
         S::CorruptCluster => W::Corrupt,
@@ -103,6 +104,11 @@ mod tests {
         assert_eq!(
             (s.code(), s.message()),
             (Code::Unavailable, "etcdserver: request timed out")
+        );
+        let s = to_status(&ServerError::Unhealthy);
+        assert_eq!(
+            (s.code(), s.message()),
+            (Code::Unavailable, "etcdserver: unhealthy cluster")
         );
     }
 }
