@@ -81,7 +81,7 @@ impl EtcdServer {
         is_learner: bool,
     ) -> Result<(Member, Vec<Member>)> {
         if !valid_peer_urls(&peer_urls) {
-            return Err(ServerError::MemberBadUrls.into());
+            return Err(ServerError::MemberBadUrls);
         }
         if self.cfg.strict_reconfig_check {
             // etcd's mayAddMember: started voters first, then connectivity (for learners
@@ -91,7 +91,7 @@ impl EtcdServer {
                     "local-member-id" = %id_hex(self.member_id),
                     "rejecting member add request; not enough healthy members"
                 );
-                return Err(ServerError::NotEnoughStartedMembers.into());
+                return Err(ServerError::NotEnoughStartedMembers);
             }
             let (connected, voters) = self.connected_voters();
             if !connected_to_all(connected, voters) {
@@ -105,10 +105,10 @@ impl EtcdServer {
             }
         }
         if self.membership.peer_url_in_use(&peer_urls, None) {
-            return Err(ServerError::PeerUrlExists.into());
+            return Err(ServerError::PeerUrlExists);
         }
         if is_learner && self.membership.learner_count() >= MAX_LEARNERS {
-            return Err(ServerError::TooManyLearners.into());
+            return Err(ServerError::TooManyLearners);
         }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -151,7 +151,7 @@ impl EtcdServer {
                     "requested-member-remove-id" = %id_hex(id),
                     "rejecting member remove request; not enough healthy members"
                 );
-                return Err(ServerError::NotEnoughStartedMembers.into());
+                return Err(ServerError::NotEnoughStartedMembers);
             }
             let down = id != self.member_id && self.peer_active_since(id).is_none();
             let (connected, voters) = self.connected_voters();
@@ -165,7 +165,7 @@ impl EtcdServer {
                 return Err(ServerError::Unhealthy);
             }
         }
-        Ok(self.propose_member_change(MemberChange::Remove(id)).await?)
+        self.propose_member_change(MemberChange::Remove(id)).await
     }
 
     /// (voters connected to this member for at least [`HEALTH_INTERVAL`], counting this

@@ -24,6 +24,8 @@ pub struct NodeState {
     /// Set once this member has published itself to the cluster (ready to serve).
     published_tx: watch::Sender<bool>,
     fatal: Mutex<Option<String>>,
+    /// When the current leader was first seen (etcd's leadElectedTime).
+    leader_elected_at: Mutex<Option<std::time::Instant>>,
 }
 
 impl NodeState {
@@ -40,6 +42,7 @@ impl NodeState {
             stopped_tx: watch::channel(false).0,
             published_tx: watch::channel(false).0,
             fatal: Mutex::new(None),
+            leader_elected_at: Mutex::new(None),
         }
     }
 
@@ -57,8 +60,16 @@ impl NodeState {
     }
 
     pub fn set_leader(&self, leader: u64) {
-        self.leader.store(leader, Ordering::Release);
+        let was = self.leader.swap(leader, Ordering::AcqRel);
+        if leader != 0 && leader != was {
+            *self.leader_elected_at.lock() = Some(std::time::Instant::now());
+        }
         self.leader_tx.send_replace(leader);
+    }
+
+    /// When the current leader was elected (first seen here); None before any leader.
+    pub fn leader_elected_at(&self) -> Option<std::time::Instant> {
+        *self.leader_elected_at.lock()
     }
 
     pub fn committed(&self) -> u64 {

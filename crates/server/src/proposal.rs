@@ -32,6 +32,12 @@ fn check_apply_gap(committed: u64, applied: u64) -> Result<()> {
     Ok(())
 }
 
+/// Whether a request started at `start` falls in the window in which the previous leader
+/// was lost: after `elected - window`, before `elected`.
+fn leader_fail_window(start: Instant, elected: Option<Instant>, window: Duration) -> bool {
+    elected.is_some_and(|e| start < e && e.checked_sub(window).is_none_or(|lost| start > lost))
+}
+
 /// Who is asking, for permission checks at apply time (filled by the auth layer).
 #[derive(Clone, Debug, Default)]
 pub struct AuthInfo {
@@ -94,9 +100,12 @@ impl EtcdServer {
     /// request timeout; resubmits while raft drops it (no leader, or a membership change
     /// pending), which is safe because a dropped proposal was never appended.
     pub(crate) async fn submit_and_wait(&self, id: u64, msg: impl Fn() -> RaftMsg) -> ApplyResult {
-        let deadline = Instant::now() + self.cfg.request_timeout();
+        let start = Instant::now();
+        let deadline = start + self.cfg.request_timeout();
         loop {
-            self.wait_for_leader(deadline).await?;
+            self.wait_for_leader(deadline)
+                .await
+                .map_err(|e| self.timeout_cause(e, start))?;
             let rx = self.waiters.register(id);
             if self.raft_tx.send(msg()).is_err() {
                 self.waiters.cancel(id);
@@ -115,13 +124,28 @@ impl EtcdServer {
                 },
                 _ = sleep_until(deadline) => {
                     self.waiters.cancel(id);
-                    return Err(ServerError::Timeout);
+                    return Err(self.timeout_cause(ServerError::Timeout, start));
                 }
                 _ = self.state.wait_stopped() => {
                     self.waiters.cancel(id);
                     return Err(ServerError::Stopped);
                 }
             }
+        }
+    }
+
+    /// etcd's parseProposeCtxErr: a proposal that timed out having started within two
+    /// election timeouts before the current leader's election was lost to the leader's
+    /// failure (`etcdserver: request timed out, possibly due to previous leader failure`).
+    fn timeout_cause(&self, err: ServerError, start: Instant) -> ServerError {
+        if !matches!(err, ServerError::Timeout) {
+            return err;
+        }
+        let elected = self.state.leader_elected_at().map(Instant::from_std);
+        if leader_fail_window(start, elected, 2 * self.cfg.election_timeout) {
+            ServerError::TimeoutDueToLeaderFail
+        } else {
+            err
         }
     }
 
@@ -190,6 +214,17 @@ impl EtcdServer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts_just_before_an_election_blame_the_old_leader() {
+        let w = Duration::from_secs(2);
+        let elected = Instant::now();
+        let before = |ms| elected - Duration::from_millis(ms);
+        assert!(leader_fail_window(before(500), Some(elected), w));
+        assert!(!leader_fail_window(before(2500), Some(elected), w));
+        assert!(!leader_fail_window(elected + w, Some(elected), w));
+        assert!(!leader_fail_window(before(500), None, w));
+    }
 
     #[test]
     fn a_gap_over_5000_is_too_many_requests() {

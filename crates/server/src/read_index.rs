@@ -83,10 +83,13 @@ impl ReadLoop {
         }
     }
 
-    /// One ReadIndex round: the index a read must see applied before it is served.
+    /// One ReadIndex round: the index a read must see applied before it is served. As in
+    /// etcd's requestCurrentIndex, a leader change while waiting ends the round with
+    /// `leader changed` (the old leader's answer can no longer be trusted to come).
     async fn read_index(&mut self, ctx: u64) -> Result<u64> {
         let ctx = ctx.to_be_bytes().to_vec();
         let deadline = Instant::now() + self.request_timeout;
+        let leader = self.state.leader();
         loop {
             if self.state.is_stopped() {
                 return Err(ServerError::Stopped);
@@ -96,7 +99,13 @@ impl ReadLoop {
                 .map_err(|_| ServerError::Stopped)?;
             let retry_at = (Instant::now() + RETRY_AFTER).min(deadline);
             loop {
-                match tokio::time::timeout_at(retry_at, self.read_rx.recv()).await {
+                let answer = tokio::select! {
+                    a = tokio::time::timeout_at(retry_at, self.read_rx.recv()) => a,
+                    _ = self.state.wait_leader_change(leader), if leader != 0 => {
+                        return Err(ServerError::LeaderChanged);
+                    }
+                };
+                match answer {
                     Ok(Some(rs)) if rs.request_ctx == ctx => return Ok(rs.index),
                     Ok(Some(_)) => continue, // an answer to an earlier, abandoned round
                     Ok(None) => return Err(ServerError::Stopped),
@@ -123,6 +132,7 @@ fn clone_err(e: &ServerError) -> ServerError {
     match e {
         ServerError::TimeoutWaitAppliedIndex => ServerError::TimeoutWaitAppliedIndex,
         ServerError::Stopped => ServerError::Stopped,
+        ServerError::LeaderChanged => ServerError::LeaderChanged,
         _ => ServerError::Timeout,
     }
 }
