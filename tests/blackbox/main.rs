@@ -11,6 +11,7 @@ mod flags;
 mod http_endpoints;
 mod limits;
 mod lock_elect;
+mod peer_endpoints;
 mod tls;
 mod wal_repair;
 mod watch_lease;
