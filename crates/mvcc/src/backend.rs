@@ -41,6 +41,12 @@ pub trait Backend: Send + Sync + 'static {
     /// Atomic: after a crash either all of the batch is visible or none of it.
     fn write(&self, batch: WriteBatch) -> Result<(), MvccError>;
 
+    /// Hands writes buffered in memory to the underlying storage (not durable yet: that
+    /// is [`Backend::sync`]). A no-op for backends that write through.
+    fn flush(&self) -> Result<(), MvccError> {
+        Ok(())
+    }
+
     /// Makes every write so far durable (the WAL is released only after this returns).
     fn sync(&self) -> Result<(), MvccError>;
 

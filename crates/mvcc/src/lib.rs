@@ -9,6 +9,7 @@
 
 mod backend;
 mod bucket;
+mod buffered_backend;
 mod compaction;
 mod compare;
 mod crc32c;
@@ -37,6 +38,7 @@ mod writer_gate;
 
 pub use backend::{Backend, KvPairs};
 pub use bucket::Bucket;
+pub use buffered_backend::BufferedBackend;
 pub use compaction::CompactionWaiter;
 pub use error::MvccError;
 pub use mem_backend::MemBackend;

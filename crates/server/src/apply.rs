@@ -95,6 +95,8 @@ impl ApplyLoop {
                 _ => self.apply_normal(e)?,
             }
         }
+        // One backend write for the whole batch (readers already see it).
+        self.store.backend().flush()?;
         self.state.set_applied(last_index);
         metrics::gauge!(m::PROPOSALS_APPLIED).set(last_index as f64);
         if conf_changed || last_index - self.snapshot_index >= self.snapshot_count {

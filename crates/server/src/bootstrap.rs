@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use etcd_mvcc::{Backend, KvStore, SledBackend};
+use etcd_mvcc::{Backend, BufferedBackend, KvStore, SledBackend};
 use etcd_wal::{Wal, WalContents, WalOptions};
 use protobuf::Message as _;
 use raft::eraftpb::{ConfState, HardState};
@@ -63,11 +63,14 @@ fn data_dir_err(path: &Path) -> impl FnOnce(std::io::Error) -> ServerError + '_ 
     }
 }
 
+/// sled behind a write-behind buffer: the apply loop flushes it once per batch of
+/// entries, so sled gets one batch per Ready instead of one per entry.
 fn open_backend(cfg: &ServerConfig) -> Result<Arc<dyn Backend>> {
-    Ok(Arc::new(SledBackend::open(
+    let sled: Arc<dyn Backend> = Arc::new(SledBackend::open(
         &cfg.backend_dir(),
         cfg.backend_cache_bytes,
-    )?))
+    )?);
+    Ok(Arc::new(BufferedBackend::new(sled)))
 }
 
 fn wal_options(cfg: &ServerConfig) -> WalOptions {

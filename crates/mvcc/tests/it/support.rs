@@ -11,7 +11,7 @@ use etcd_api::etcdserverpb::{
     RangeResponse, RequestOp, ResponseOp, TxnRequest, TxnResponse,
 };
 use etcd_api::mvccpb::{Event, KeyValue};
-use etcd_mvcc::{Backend, Bucket, KvStore, MemBackend, SledBackend};
+use etcd_mvcc::{Backend, BufferedBackend, Bucket, KvStore, MemBackend, SledBackend};
 use tempfile::TempDir;
 
 /// Runs each named test function (taking a [`Fixture`]) once per backend.
@@ -46,9 +46,10 @@ impl Fixture {
     pub fn backend(&self) -> Arc<dyn Backend> {
         match self {
             Fixture::Mem(m) => m.clone(),
-            Fixture::Sled(dir) => {
-                Arc::new(SledBackend::open(dir.path(), 8 << 20).expect("open sled"))
-            }
+            // As the server runs it: sled behind the write-behind buffer.
+            Fixture::Sled(dir) => Arc::new(BufferedBackend::new(Arc::new(
+                SledBackend::open(dir.path(), 8 << 20).expect("open sled"),
+            ))),
         }
     }
 

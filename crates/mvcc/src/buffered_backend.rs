@@ -1,0 +1,259 @@
+//! A write-behind [`Backend`]: writes collect in memory and reach the underlying backend
+//! as ONE batch per [`Backend::flush`], which the apply loop calls once per batch of
+//! applied raft entries. sled writes (and `sync_file_range`s) an IO buffer per batch, so
+//! one batch per entry made the backend the most expensive step of a put.
+//!
+//! Invariants:
+//! - readers see every write as soon as [`Backend::write`] returns: `get` looks in the
+//!   pending writes first; `scan` flushes first, so it only ever reads the inner backend;
+//! - the inner backend receives the pending writes in one atomic batch, in write order
+//!   (later writes of a key win), so after a crash it holds a prefix of the writes: at
+//!   most the last flushes are missing, and with them the consistent index that says so,
+//!   and the WAL replays them;
+//! - flushes are serialised with each other and with lookups of pending writes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::backend::KvPairs;
+use crate::{Backend, BatchOp, Bucket, MvccError, WriteBatch};
+
+/// Pending writes are flushed without waiting for [`Backend::flush`] beyond this many
+/// keys (a long replay after a restart applies many entries in one batch).
+const MAX_PENDING_KEYS: usize = 10_000;
+/// ... or beyond this many bytes of keys and values.
+const MAX_PENDING_BYTES: usize = 32 << 20;
+
+/// The latest pending write of each key, and the order keys were first written in.
+#[derive(Default)]
+struct Pending {
+    /// `None` is a delete.
+    latest: HashMap<(Bucket, Vec<u8>), Option<Vec<u8>>>,
+    order: Vec<(Bucket, Vec<u8>)>,
+    bytes: usize,
+}
+
+impl Pending {
+    fn record(&mut self, bucket: Bucket, key: Vec<u8>, value: Option<Vec<u8>>) {
+        self.bytes += key.len() + value.as_ref().map_or(0, Vec::len);
+        let slot = (bucket, key);
+        if !self.latest.contains_key(&slot) {
+            self.order.push(slot.clone());
+        }
+        self.latest.insert(slot, value);
+    }
+
+    fn is_full(&self) -> bool {
+        self.order.len() >= MAX_PENDING_KEYS || self.bytes >= MAX_PENDING_BYTES
+    }
+
+    /// One batch with the latest write of every key, in first-write order.
+    fn take_batch(&mut self) -> WriteBatch {
+        let mut latest = std::mem::take(&mut self.latest);
+        let mut batch = WriteBatch::default();
+        for slot in std::mem::take(&mut self.order) {
+            let Some(value) = latest.remove(&slot) else {
+                continue;
+            };
+            let (bucket, key) = slot;
+            match value {
+                Some(v) => batch.put(bucket, key, v),
+                None => batch.delete(bucket, key),
+            }
+        }
+        self.bytes = 0;
+        batch
+    }
+}
+
+/// Wraps a backend so that many small atomic writes become one.
+pub struct BufferedBackend {
+    inner: Arc<dyn Backend>,
+    pending: Mutex<Pending>,
+}
+
+impl std::fmt::Debug for BufferedBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BufferedBackend").finish_non_exhaustive()
+    }
+}
+
+impl BufferedBackend {
+    pub fn new(inner: Arc<dyn Backend>) -> Self {
+        BufferedBackend {
+            inner,
+            pending: Mutex::new(Pending::default()),
+        }
+    }
+
+    /// Writes the pending writes to the inner backend while holding the lock, so that no
+    /// lookup misses a write that is on its way there.
+    fn flush_locked(&self, pending: &mut Pending) -> Result<(), MvccError> {
+        if pending.order.is_empty() {
+            return Ok(());
+        }
+        self.inner.write(pending.take_batch())
+    }
+}
+
+impl Backend for BufferedBackend {
+    fn get(&self, bucket: Bucket, key: &[u8]) -> Result<Option<Vec<u8>>, MvccError> {
+        // A flush holds the lock until the inner backend has its writes, so a key missed
+        // here is already there (or was never written).
+        if let Some(v) = self.pending.lock().latest.get(&(bucket, key.to_vec())) {
+            return Ok(v.clone());
+        }
+        self.inner.get(bucket, key)
+    }
+
+    fn scan(
+        &self,
+        bucket: Bucket,
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: Option<usize>,
+    ) -> Result<KvPairs, MvccError> {
+        self.flush()?;
+        self.inner.scan(bucket, start, end, limit)
+    }
+
+    fn scan_keys(
+        &self,
+        bucket: Bucket,
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: Option<usize>,
+    ) -> Result<Vec<Vec<u8>>, MvccError> {
+        self.flush()?;
+        self.inner.scan_keys(bucket, start, end, limit)
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<(), MvccError> {
+        let mut pending = self.pending.lock();
+        for op in batch.into_ops() {
+            match op {
+                BatchOp::Put { bucket, key, value } => pending.record(bucket, key, Some(value)),
+                BatchOp::Delete { bucket, key } => pending.record(bucket, key, None),
+            }
+        }
+        if pending.is_full() {
+            self.flush_locked(&mut pending)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), MvccError> {
+        let mut pending = self.pending.lock();
+        self.flush_locked(&mut pending)
+    }
+
+    fn sync(&self) -> Result<(), MvccError> {
+        self.flush()?;
+        self.inner.sync()
+    }
+
+    fn size_bytes(&self) -> u64 {
+        self.inner.size_bytes()
+    }
+
+    fn size_in_use_bytes(&self) -> u64 {
+        self.inner.size_in_use_bytes()
+    }
+}
+
+impl Drop for BufferedBackend {
+    /// A clean close loses nothing that was written (a crash may: the WAL has it).
+    fn drop(&mut self) {
+        if let Err(e) = self.flush() {
+            tracing::warn!(error = %e, "backend: pending writes not flushed at close");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemBackend;
+
+    fn batch(ops: &[(&[u8], Option<&[u8]>)]) -> WriteBatch {
+        let mut b = WriteBatch::default();
+        for (k, v) in ops {
+            match v {
+                Some(v) => b.put(Bucket::Key, k.to_vec(), v.to_vec()),
+                None => b.delete(Bucket::Key, k.to_vec()),
+            }
+        }
+        b
+    }
+
+    #[test]
+    fn writes_are_visible_before_and_after_a_flush() {
+        let inner = Arc::new(MemBackend::new());
+        let b = BufferedBackend::new(inner.clone());
+        b.write(batch(&[(b"a", Some(b"1")), (b"b", Some(b"2"))]))
+            .unwrap();
+        b.write(batch(&[(b"a", Some(b"3")), (b"b", None)])).unwrap();
+        assert_eq!(b.get(Bucket::Key, b"a").unwrap(), Some(b"3".to_vec()));
+        assert_eq!(b.get(Bucket::Key, b"b").unwrap(), None);
+        // Nothing reached the inner backend yet.
+        assert_eq!(inner.get(Bucket::Key, b"a").unwrap(), None);
+        b.flush().unwrap();
+        assert_eq!(inner.get(Bucket::Key, b"a").unwrap(), Some(b"3".to_vec()));
+        assert_eq!(inner.get(Bucket::Key, b"b").unwrap(), None);
+        assert_eq!(b.get(Bucket::Key, b"a").unwrap(), Some(b"3".to_vec()));
+    }
+
+    #[test]
+    fn a_delete_of_a_flushed_key_hides_it() {
+        let inner = Arc::new(MemBackend::new());
+        let b = BufferedBackend::new(inner.clone());
+        b.write(batch(&[(b"k", Some(b"v"))])).unwrap();
+        b.flush().unwrap();
+        b.write(batch(&[(b"k", None)])).unwrap();
+        assert_eq!(b.get(Bucket::Key, b"k").unwrap(), None);
+        assert_eq!(inner.get(Bucket::Key, b"k").unwrap(), Some(b"v".to_vec()));
+    }
+
+    #[test]
+    fn scans_see_pending_writes() {
+        let inner = Arc::new(MemBackend::new());
+        let b = BufferedBackend::new(inner);
+        b.write(batch(&[(b"a", Some(b"1")), (b"c", Some(b"3"))]))
+            .unwrap();
+        b.write(batch(&[(b"b", Some(b"2")), (b"c", None)])).unwrap();
+        let got = b.scan(Bucket::Key, b"", None, None).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (b"a".to_vec(), b"1".to_vec()),
+                (b"b".to_vec(), b"2".to_vec())
+            ]
+        );
+        assert_eq!(b.scan_keys(Bucket::Key, b"b", None, None).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn dropping_flushes() {
+        let inner = Arc::new(MemBackend::new());
+        let b = BufferedBackend::new(inner.clone());
+        b.write(batch(&[(b"k", Some(b"v"))])).unwrap();
+        drop(b);
+        assert_eq!(inner.get(Bucket::Key, b"k").unwrap(), Some(b"v".to_vec()));
+    }
+
+    #[test]
+    fn many_pending_keys_flush_on_their_own() {
+        let inner = Arc::new(MemBackend::new());
+        let b = BufferedBackend::new(inner.clone());
+        for i in 0..MAX_PENDING_KEYS as u32 {
+            b.write(batch(&[(&i.to_be_bytes(), Some(b"v"))])).unwrap();
+        }
+        assert!(b.pending.lock().order.is_empty());
+        assert_eq!(
+            inner.get(Bucket::Key, &0u32.to_be_bytes()).unwrap(),
+            Some(b"v".to_vec())
+        );
+    }
+}
