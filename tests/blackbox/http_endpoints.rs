@@ -103,7 +103,8 @@ fn proposal_metrics_count_what_raft_did() {
         let opts = etcd_client::PutOptions::new().with_lease(0x1234);
         let err = c.put("leased", "v", Some(opts)).await.unwrap_err();
         assert!(
-            err.to_string().contains("etcdserver: requested lease not found"),
+            err.to_string()
+                .contains("etcdserver: requested lease not found"),
             "{err}"
         );
     });
@@ -111,9 +112,18 @@ fn proposal_metrics_count_what_raft_did() {
     let applied = metric_value(&after, "etcd_server_proposals_applied_total").expect("applied");
     let committed =
         metric_value(&after, "etcd_server_proposals_committed_total").expect("committed");
-    assert!(applied >= applied_before + 11.0, "{applied_before} -> {applied}");
-    assert!(committed >= applied, "committed {committed} < applied {applied}");
-    assert_eq!(metric_value(&after, "etcd_server_proposals_pending"), Some(0.0));
+    assert!(
+        applied >= applied_before + 11.0,
+        "{applied_before} -> {applied}"
+    );
+    assert!(
+        committed >= applied,
+        "committed {committed} < applied {applied}"
+    );
+    assert_eq!(
+        metric_value(&after, "etcd_server_proposals_pending"),
+        Some(0.0)
+    );
     assert_eq!(
         metric_value(&after, "etcd_server_proposals_failed_total"),
         Some(0.0),

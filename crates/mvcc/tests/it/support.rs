@@ -11,7 +11,7 @@ use etcd_api::etcdserverpb::{
     RangeResponse, RequestOp, ResponseOp, TxnRequest, TxnResponse,
 };
 use etcd_api::mvccpb::{Event, KeyValue};
-use etcd_mvcc::{Backend, BufferedBackend, Bucket, KvStore, MemBackend, SledBackend};
+use etcd_mvcc::{Backend, Bucket, BufferedBackend, KvStore, MemBackend, SledBackend};
 use tempfile::TempDir;
 
 /// Runs each named test function (taking a [`Fixture`]) once per backend.
