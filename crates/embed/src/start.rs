@@ -38,6 +38,15 @@ pub fn server_config(cfg: &Config) -> Result<ServerConfig, EmbedError> {
         .into_iter()
         .map(|(name, urls)| (name, url_strings(&urls)))
         .collect();
+    let watch_progress_notify_interval = cfg.watch_progress_notify_interval();
+    if watch_progress_notify_interval.is_zero() {
+        return Err(crate::config::ConfigError::MustBePositive {
+            flag: "experimental-watch-progress-notify-interval",
+            value: 0,
+            unit: "s",
+        }
+        .into());
+    }
     Ok(ServerConfig {
         name: cfg.name.clone(),
         data_dir: cfg.data_dir.clone(),
@@ -60,13 +69,43 @@ pub fn server_config(cfg: &Config) -> Result<ServerConfig, EmbedError> {
         wal_segment_size: 64 << 20,
         join: None,
         peer_tls: Some(cfg.peer_tls.clone()).filter(|t| !t.is_empty()),
+        watch_progress_notify_interval,
+        lease_checkpoint_interval: cfg.lease_checkpoint_interval(),
     })
 }
 
-fn listen_options(cfg: &Config, tls: Option<etcd_transport::TlsInfo>) -> ListenOptions {
+/// etcd's `rafthttp.ConnReadTimeout` and `ConnWriteTimeout`: peer connections fail when
+/// idle (or stuck writing) this long. Raft streams stay up: their writers send a link
+/// heartbeat well within it, and the transport lets writes keep a pending read alive.
+/// Idle pipeline connections are closed, as etcd wants them recycled.
+pub(crate) const PEER_CONN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Bound on one connection's TLS handshake on every secure listener, so a client that
+/// connects and never finishes (or dribbles) a handshake does not hold a task forever.
+pub(crate) const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which kind of listener [`listen_options`] configures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ListenerKind {
+    /// `--listen-peer-urls`: etcd's read/write timeouts.
+    Peer,
+    /// `--listen-client-urls` and `--listen-metrics-urls`: no timeouts, as etcd (watch
+    /// and lease keep-alive streams may be silent for long).
+    Client,
+}
+
+fn listen_options(
+    cfg: &Config,
+    kind: ListenerKind,
+    tls: Option<etcd_transport::TlsInfo>,
+) -> ListenOptions {
+    let timeout = (kind == ListenerKind::Peer).then_some(PEER_CONN_TIMEOUT);
     ListenOptions {
         reuse_port: cfg.socket_reuse_port,
         reuse_address: true,
+        read_timeout: timeout,
+        write_timeout: timeout,
+        handshake_timeout: Some(TLS_HANDSHAKE_TIMEOUT),
         tls: tls.filter(|t| !t.is_empty()),
         ..ListenOptions::default()
     }
@@ -135,7 +174,7 @@ pub async fn start(cfg: Config) -> Result<Etcd, EmbedError> {
     }
     let peer_listeners = bind_all(
         &cfg.listen_peer_urls,
-        &listen_options(&cfg, Some(tls.peer.clone())),
+        &listen_options(&cfg, ListenerKind::Peer, Some(tls.peer.clone())),
         "peer",
     )
     .await?;
@@ -157,14 +196,14 @@ pub async fn start(cfg: Config) -> Result<Etcd, EmbedError> {
     }
     let client_listeners = bind_all(
         &cfg.listen_client_urls,
-        &listen_options(&cfg, Some(tls.client.clone())),
+        &listen_options(&cfg, ListenerKind::Client, Some(tls.client.clone())),
         "client",
     )
     .await?;
     // Metrics listeners on https use the client TLS, as etcd's.
     let metrics_listeners = bind_all(
         &cfg.listen_metrics_urls,
-        &listen_options(&cfg, Some(tls.client.clone())),
+        &listen_options(&cfg, ListenerKind::Client, Some(tls.client.clone())),
         "metrics",
     )
     .await?;
@@ -299,5 +338,125 @@ impl Etcd {
         };
         let _ = tokio::time::timeout(Duration::from_secs(10), drain).await;
         self.server.stop().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+    use bytes::Bytes;
+    use etcd_transport::dial;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// Short stand-in for [`PEER_CONN_TIMEOUT`], so the tests outlive several timeouts
+    /// quickly.
+    const TIMEOUT: Duration = Duration::from_millis(300);
+
+    /// Bound for things that should happen at once; only hit when a test fails.
+    const PATIENCE: Duration = Duration::from_secs(5);
+
+    #[test]
+    fn only_peer_listeners_get_etcds_timeouts() {
+        let cfg = Config::default();
+        let peer = listen_options(&cfg, ListenerKind::Peer, None);
+        assert_eq!(peer.read_timeout, Some(Duration::from_secs(5)));
+        assert_eq!(peer.write_timeout, Some(Duration::from_secs(5)));
+        let client = listen_options(&cfg, ListenerKind::Client, None);
+        assert_eq!(client.read_timeout, None);
+        assert_eq!(client.write_timeout, None);
+        for opts in [peer, client] {
+            assert_eq!(opts.handshake_timeout, Some(TLS_HANDSHAKE_TIMEOUT));
+        }
+    }
+
+    /// Serves `/stream` (`chunks` chunks, one every `TIMEOUT / 3`, like a raft stream
+    /// fed by heartbeats) and `/ping` on a peer listener with `TIMEOUT` as its
+    /// read/write timeout, through the real serve loop.
+    async fn serve_peer_like(chunks: usize) -> (Url, watch::Sender<bool>) {
+        let opts = ListenOptions {
+            read_timeout: Some(TIMEOUT),
+            write_timeout: Some(TIMEOUT),
+            ..listen_options(&Config::default(), ListenerKind::Peer, None)
+        };
+        let listener = Listener::bind(&Url::parse("http://127.0.0.1:0").unwrap(), &opts)
+            .await
+            .unwrap();
+        let url = listener.bound_url();
+        let stream = move || async move {
+            let beats = futures::stream::unfold(0, move |sent| async move {
+                if sent == chunks {
+                    return None;
+                }
+                tokio::time::sleep(TIMEOUT / 3).await;
+                Some((Ok::<_, std::io::Error>(Bytes::from_static(b"h")), sent + 1))
+            });
+            Body::from_stream(beats)
+        };
+        let router = Router::new()
+            .route("/stream", get(stream))
+            .route("/ping", get(|| async { "pong" }));
+        let (stop, stop_rx) = watch::channel(false);
+        serve::serve(listener, router, stop_rx);
+        (url, stop)
+    }
+
+    async fn send(conn: &mut etcd_transport::Conn, path: &str) {
+        let req = format!("GET {path} HTTP/1.1\r\nHost: peer\r\n\r\n");
+        conn.write_all(req.as_bytes()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_stream_the_client_never_writes_to_outlives_the_read_timeout() {
+        let chunks = 15;
+        let (url, _stop) = serve_peer_like(chunks).await;
+        let mut conn = dial(&url, PATIENCE, None, None, None).await.unwrap();
+        send(&mut conn, "/stream").await;
+        let started = std::time::Instant::now();
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 1024];
+        // Chunked encoding ends with an empty chunk.
+        while !raw.ends_with(b"0\r\n\r\n") {
+            let n = tokio::time::timeout(PATIENCE, conn.read(&mut buf))
+                .await
+                .expect("the stream keeps flowing")
+                .unwrap();
+            assert!(
+                n > 0,
+                "the server cut the stream after {:?}: {}",
+                started.elapsed(),
+                String::from_utf8_lossy(&raw)
+            );
+            raw.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&raw);
+        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+        assert_eq!(text.matches("\r\nh\r\n").count(), chunks, "{text}");
+        assert!(started.elapsed() >= TIMEOUT * 4);
+    }
+
+    #[tokio::test]
+    async fn an_idle_peer_connection_is_closed_after_the_read_timeout() {
+        let (url, _stop) = serve_peer_like(0).await;
+        let mut conn = dial(&url, PATIENCE, None, None, None).await.unwrap();
+        send(&mut conn, "/ping").await;
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !raw.ends_with(b"pong") {
+            let n = conn.read(&mut buf).await.unwrap();
+            assert!(n > 0, "{}", String::from_utf8_lossy(&raw));
+            raw.extend_from_slice(&buf[..n]);
+        }
+        // Kept alive, then recycled once idle for the timeout, as etcd's peer listener.
+        let started = std::time::Instant::now();
+        let n = tokio::time::timeout(PATIENCE, conn.read(&mut buf))
+            .await
+            .expect("the server closes an idle connection")
+            .unwrap_or(0);
+        assert_eq!(n, 0, "{}", String::from_utf8_lossy(&buf[..n]));
+        assert!(started.elapsed() >= TIMEOUT / 2, "{:?}", started.elapsed());
     }
 }

@@ -36,6 +36,19 @@ pub struct ServerConfig {
     pub join: Option<JoinCluster>,
     /// TLS for dialing peers (None: plain http).
     pub peer_tls: Option<etcd_transport::TlsInfo>,
+    /// How often an idle watcher created with `progress_notify` is told the current
+    /// revision (`--watch-progress-notify-interval`; etcd's default is 10 minutes).
+    /// Never zero.
+    pub watch_progress_notify_interval: Duration,
+    /// How often the leader proposes checkpoints of remaining lease TTLs
+    /// (`--experimental-lease-checkpoint-interval`; etcd's default is 5 minutes), or None
+    /// when checkpointing is off. Never zero.
+    ///
+    /// Unlike etcd, checkpointing is on unless `--experimental-enable-lease-checkpoint=false`
+    /// is given explicitly: a new leader then resumes each lease from its last checkpointed
+    /// remaining TTL instead of resetting it to the granted TTL, so a lease nobody renews
+    /// still expires in bounded time across leader changes.
+    pub lease_checkpoint_interval: Option<Duration>,
 }
 
 /// An existing cluster as fetched from its members' peer URLs.
@@ -44,6 +57,9 @@ pub struct JoinCluster {
     pub cluster_id: u64,
     pub members: Vec<crate::membership::Member>,
 }
+
+/// etcd's default `--watch-progress-notify-interval`.
+pub const DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL: Duration = Duration::from_secs(10 * 60);
 
 /// etcd's default backend quota when `--quota-backend-bytes` is 0.
 pub const DEFAULT_QUOTA_BYTES: u64 = 2 * 1024 * 1024 * 1024;
@@ -106,6 +122,8 @@ impl ServerConfig {
             wal_segment_size: 4 << 20,
             join: None,
             peer_tls: None,
+            watch_progress_notify_interval: DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL,
+            lease_checkpoint_interval: Some(etcd_lease::DEFAULT_CHECKPOINT_INTERVAL),
         }
     }
 }

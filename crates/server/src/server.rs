@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use etcd_api::etcdserverpb::{ResponseHeader, StatusResponse};
 use etcd_lease::{DEFAULT_CHECKPOINT_INTERVAL, Lessor};
 use etcd_mvcc::KvStore;
-use etcd_mvcc::watch::WatchableStore;
+use etcd_mvcc::watch::{WatchConfig, WatchableStore};
 use etcd_rafthttp::{Transport, TransportConfig, TransportFatal};
 use parking_lot::Mutex;
 use raft::RawNode;
@@ -148,10 +148,21 @@ impl EtcdServer {
             tick: cfg.heartbeat,
             catchup_entries: cfg.snapshot_catchup_entries,
         };
-        let watchable = WatchableStore::new(boot.store.clone());
+        let watchable = WatchableStore::with_config(
+            boot.store.clone(),
+            WatchConfig {
+                progress_interval: cfg.watch_progress_notify_interval,
+                ..WatchConfig::default()
+            },
+        );
         // etcd's minimum lease TTL: 1.5 election timeouts, in whole seconds.
         let min_ttl = ((cfg.election_timeout.as_millis() as i64 * 3 / 2) + 999) / 1000;
-        let lessor = Arc::new(Lessor::new(min_ttl.max(1), DEFAULT_CHECKPOINT_INTERVAL));
+        // With checkpointing off the lessor still schedules checkpoints at etcd's default
+        // interval; the leader just never proposes them (see `run_lessor`).
+        let checkpoint_interval = cfg
+            .lease_checkpoint_interval
+            .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL);
+        let lessor = Arc::new(Lessor::new(min_ttl.max(1), checkpoint_interval));
         lessor.recover(boot.store.backend().as_ref(), &boot.store)?;
         let alarms = Arc::new(crate::alarms::Alarms::load(boot.store.backend().as_ref())?);
         let apply_loop = ApplyLoop {

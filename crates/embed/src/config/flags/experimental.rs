@@ -69,6 +69,14 @@ pub(super) const FLAGS: &[Flag] = &[
     ),
     Flag::other(
         E,
+        "experimental-lease-checkpoint-interval",
+        Kind::Duration,
+        "5m0s",
+        "Duration of periodic lease checkpoints.",
+        check_duration,
+    ),
+    Flag::other(
+        E,
         "experimental-enable-lease-checkpoint-persist",
         Kind::Bool,
         "false",
