@@ -327,7 +327,7 @@ impl ApplyLoop {
                 })?;
             }
             metrics::counter!(m::LEASE_REVOKED).increment(1);
-            return Ok(Applied::Empty);
+            return Ok(Applied::LeaseRevoke(txn.revision()));
         }
         if let Some(c) = req.lease_checkpoint {
             for cp in c.checkpoints {

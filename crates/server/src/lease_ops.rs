@@ -2,6 +2,10 @@
 //! and time-to-live are answered by the leader, whose lessor is the one that counts down
 //! (a follower forwards them over the peer port, as etcd does). The leader also proposes
 //! the revocation of every lease that expires.
+//!
+//! Forwarding follows etcd's LeaseRenew / LeaseTimeToLive: until the request timeout a
+//! follower waits for a leader, asks it, and asks again whoever leads next when the
+//! leader changes, is unreachable or cannot answer yet; only then does it fail.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +18,7 @@ use etcd_api::etcdserverpb::{
 };
 use etcd_lease::{LEASE_REVOKE_RATE, LeaseError, MAX_LEASE_TTL};
 use prost::Message as _;
-use tokio::time::sleep;
+use tokio::time::{Instant, sleep, sleep_until};
 
 use crate::error::{Result, ServerError};
 use crate::ids::id_hex;
@@ -26,6 +30,10 @@ use crate::wait::Applied;
 
 /// How often the leader looks for expired leases and due checkpoints.
 const EXPIRY_CHECK_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Pause between two attempts to reach a leader that could not answer (etcd throttles
+/// its renew loop the same way); a leader change ends the pause at once.
+const FORWARD_RETRY_PAUSE: Duration = Duration::from_millis(50);
 
 /// Peer-port paths of forwarded lease requests.
 pub const LEASES_PATH: &str = "/leases";
@@ -64,27 +72,52 @@ impl EtcdServer {
             lease_revoke: Some(LeaseRevokeRequest { id }),
             ..Default::default()
         };
-        self.propose(raft_req, auth).await?;
+        // The header carries the revoke's own revision, not whatever is current by the
+        // time the answer is built.
+        let revision = match self.propose(raft_req, auth).await? {
+            Applied::LeaseRevoke(revision) => revision,
+            other => {
+                return Err(ServerError::Corrupt(format!(
+                    "a lease revoke applied as {other:?}"
+                )));
+            }
+        };
         Ok(LeaseRevokeResponse {
-            header: Some(self.header(self.store.current_revision())),
+            header: Some(self.header(revision)),
         })
     }
 
     /// KeepAlive: the remaining TTL after renewal (0 when the lease does not exist).
+    ///
+    /// Served by whoever leads: retried across leader changes, elections and unreachable
+    /// leaders until the request timeout, as etcd's LeaseRenew. Fails only with Stopped,
+    /// a corrupt answer, or (at the deadline) NoLeader / Timeout.
     pub async fn lease_renew(&self, id: i64) -> Result<i64> {
-        if self.leader() == self.member_id {
-            return self.renew_locally(id).await;
+        let deadline = Instant::now() + self.cfg.request_timeout();
+        let req = LeaseKeepAliveRequest { id }.encode_to_vec();
+        loop {
+            let attempt = match self.route_to_leader(LEASES_PATH, &req, deadline).await? {
+                Route::Local => self.renew_locally(id).await,
+                Route::Answer(body) => {
+                    let resp = LeaseKeepAliveResponse::decode(body.as_slice()).map_err(|e| {
+                        ServerError::Corrupt(format!(
+                            "undecodable keep-alive answer from the leader: {e}"
+                        ))
+                    })?;
+                    return Ok(resp.ttl);
+                }
+            };
+            match attempt {
+                Ok(ttl) => return Ok(ttl),
+                // Leading, but the lessor did not become primary in time (or leadership
+                // moved on meanwhile): try again with whoever leads now.
+                Err(e) if retryable(&e) && Instant::now() < deadline => {
+                    self.pause_after_failure(self.leader(), deadline).await?;
+                }
+                Err(e) if retryable(&e) => return Err(ServerError::Timeout),
+                Err(e) => return Err(e),
+            }
         }
-        let req = LeaseKeepAliveRequest { id };
-        let body = self
-            .forward_to_leader(LEASES_PATH, &req.encode_to_vec())
-            .await?;
-        let resp = LeaseKeepAliveResponse::decode(body.as_slice()).map_err(|e| {
-            ServerError::Corrupt(format!(
-                "undecodable keep-alive answer from the leader: {e}"
-            ))
-        })?;
-        Ok(resp.ttl)
     }
 
     /// Renews on the leader. Right after an election the lessor may not be primary yet:
@@ -106,23 +139,28 @@ impl EtcdServer {
         }
     }
 
+    /// TimeToLive, answered by the leader's lessor (forwarded with the same retries as
+    /// [`EtcdServer::lease_renew`]).
     pub async fn lease_time_to_live(
         &self,
         req: LeaseTimeToLiveRequest,
     ) -> Result<LeaseTimeToLiveResponse> {
-        if self.leader() != self.member_id {
-            let body = self
-                .forward_to_leader(LEASES_INTERNAL_PATH, &req.encode_to_vec())
-                .await?;
-            let mut resp = LeaseTimeToLiveResponse::decode(body.as_slice()).map_err(|e| {
-                ServerError::Corrupt(format!(
-                    "undecodable time-to-live answer from the leader: {e}"
-                ))
-            })?;
-            resp.header = Some(self.header(self.store.current_revision()));
-            return Ok(resp);
+        let deadline = Instant::now() + self.cfg.request_timeout();
+        match self
+            .route_to_leader(LEASES_INTERNAL_PATH, &req.encode_to_vec(), deadline)
+            .await?
+        {
+            Route::Local => Ok(self.time_to_live_locally(&req)),
+            Route::Answer(body) => {
+                let mut resp = LeaseTimeToLiveResponse::decode(body.as_slice()).map_err(|e| {
+                    ServerError::Corrupt(format!(
+                        "undecodable time-to-live answer from the leader: {e}"
+                    ))
+                })?;
+                resp.header = Some(self.header(self.store.current_revision()));
+                Ok(resp)
+            }
         }
-        Ok(self.time_to_live_locally(&req))
     }
 
     /// TimeToLive as the leader's lessor sees it; an unknown lease answers TTL -1 (etcd).
@@ -161,19 +199,84 @@ impl EtcdServer {
         }
     }
 
-    /// Posts `body` to the leader's peer port and returns its answer's body.
-    async fn forward_to_leader(&self, path: &str, body: &[u8]) -> Result<Vec<u8>> {
-        let leader = self.leader();
-        let member = self
-            .membership
-            .member(leader)
-            .ok_or(ServerError::NoLeader)?;
-        let mut last = ServerError::NoLeader;
+    /// Finds who answers a lease request: this member when it leads, else the leader's
+    /// answer to `body` posted on its peer port at `path`. Until `deadline` it waits for
+    /// a leader and retries (after [`FORWARD_RETRY_PAUSE`], or at once when the leader
+    /// changes) whenever the leader refuses (409: no longer leader), cannot answer
+    /// (503) or cannot be reached. At the deadline: NoLeader if there was none, else
+    /// Timeout. Stopped as soon as the member stops.
+    async fn route_to_leader(&self, path: &str, body: &[u8], deadline: Instant) -> Result<Route> {
+        loop {
+            let leader = self.wait_for_lease_leader(deadline).await?;
+            if leader == self.member_id {
+                return Ok(Route::Local);
+            }
+            let attempt = tokio::select! {
+                r = self.post_to_member(leader, path, body, deadline) => r,
+                // The request went to a former leader: ask the new one instead.
+                _ = self.state.wait_leader_change(leader) => None,
+                _ = self.state.wait_stopped() => return Err(ServerError::Stopped),
+            };
+            if let Some(answer) = attempt {
+                return Ok(Route::Answer(answer));
+            }
+            self.pause_after_failure(leader, deadline).await?;
+        }
+    }
+
+    /// The current leader, waiting for one (polling the leader state, not sleeping) until
+    /// `deadline`: NoLeader then, Stopped if the member stops first. A leader this member
+    /// does not know as a member yet counts as none.
+    async fn wait_for_lease_leader(&self, deadline: Instant) -> Result<u64> {
+        loop {
+            let leader = self.leader();
+            if leader != 0 && self.membership.member(leader).is_some() {
+                return Ok(leader);
+            }
+            if Instant::now() >= deadline {
+                return Err(ServerError::NoLeader);
+            }
+            tokio::select! {
+                _ = self.state.wait_leader_change(leader) => {}
+                // An unknown member may become known without a leader change.
+                _ = sleep(FORWARD_RETRY_PAUSE), if leader != 0 => {}
+                _ = sleep_until(deadline) => {}
+                _ = self.state.wait_stopped() => return Err(ServerError::Stopped),
+            }
+        }
+    }
+
+    /// Waits [`FORWARD_RETRY_PAUSE`] after a failed attempt with `leader`, less if the
+    /// leader changes first. Timeout once `deadline` has passed, Stopped on stop.
+    async fn pause_after_failure(&self, leader: u64, deadline: Instant) -> Result<()> {
+        if Instant::now() >= deadline {
+            return Err(ServerError::Timeout);
+        }
+        tokio::select! {
+            _ = sleep(FORWARD_RETRY_PAUSE) => Ok(()),
+            _ = self.state.wait_leader_change(leader) => Ok(()),
+            _ = self.state.wait_stopped() => Err(ServerError::Stopped),
+        }
+    }
+
+    /// Posts `body` to member `id`'s peer URLs in turn; the first 200 answer's body, or
+    /// None when every URL refused, failed or timed out (each try is bounded by
+    /// `deadline`).
+    async fn post_to_member(
+        &self,
+        id: u64,
+        path: &str,
+        body: &[u8],
+        deadline: Instant,
+    ) -> Option<Vec<u8>> {
+        let member = self.membership.member(id)?;
         for u in &member.peer_urls {
             let Ok(url) = url::Url::parse(u) else {
                 continue;
             };
-            let timeout = self.cfg.request_timeout();
+            let timeout = deadline
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1));
             match peer_request(
                 &url,
                 "POST",
@@ -184,24 +287,47 @@ impl EtcdServer {
             )
             .await
             {
-                Ok(resp) if resp.status == 200 => return Ok(resp.body),
-                Ok(resp) if resp.status == 409 => return Err(ServerError::LeaderChanged),
+                Ok(resp) if resp.status == 200 => return Some(resp.body),
+                Ok(resp) if resp.status == 409 => {
+                    tracing::debug!(leader = %id_hex(id), path, "the leader asked is no longer leader");
+                    return None;
+                }
                 Ok(resp) => {
-                    tracing::warn!(leader = %id_hex(leader), status = resp.status, path, "leader refused a forwarded lease request");
-                    last = ServerError::Timeout;
+                    tracing::debug!(leader = %id_hex(id), status = resp.status, path, "the leader could not answer a forwarded lease request");
                 }
                 Err(e) => {
-                    tracing::warn!(leader = %id_hex(leader), error = %e, path, "cannot forward a lease request to the leader");
-                    last = ServerError::Timeout;
+                    tracing::debug!(leader = %id_hex(id), error = %e, path, "cannot forward a lease request to the leader");
                 }
             }
         }
-        Err(last)
+        None
     }
 }
 
+/// Who answers a lease request that only the leader can answer.
+enum Route {
+    /// This member leads.
+    Local,
+    /// The leader's answer, undecoded.
+    Answer(Vec<u8>),
+}
+
+/// Whether a renewal on this member failed only because leadership is in flux (worth
+/// asking the leader again before the deadline).
+fn retryable(e: &ServerError) -> bool {
+    matches!(
+        e,
+        ServerError::NotLeader
+            | ServerError::NoLeader
+            | ServerError::LeaderChanged
+            | ServerError::Timeout
+    )
+}
+
 /// The leader's lease duties: be the primary lessor while leading, propose revocations of
-/// expired leases (at most etcd's rate) and checkpoints of remaining TTLs.
+/// expired leases (at most etcd's rate) and, unless checkpointing is off
+/// ([`crate::ServerConfig::lease_checkpoint_interval`]), checkpoints of remaining TTLs
+/// every checkpoint interval, so a new leader resumes each countdown from there.
 pub(crate) async fn run_lessor(server: Arc<EtcdServer>) {
     let mut leading = false;
     loop {
@@ -228,14 +354,19 @@ pub(crate) async fn run_lessor(server: Arc<EtcdServer>) {
         for id in server.lessor.expired(LEASE_REVOKE_RATE / 2) {
             let server = server.clone();
             tokio::spawn(async move {
-                metrics::counter!(m::LEASE_EXPIRED).increment(1);
                 match server.lease_revoke(id, &AuthInfo::default()).await {
-                    Ok(_) | Err(ServerError::LeaseNotFound) => {}
+                    // Counted only once its revoke applied, as etcd does.
+                    Ok(_) => metrics::counter!(m::LEASE_EXPIRED).increment(1),
+                    // Revoked meanwhile by a client (or a retry of this expiry).
+                    Err(ServerError::LeaseNotFound) => {}
                     Err(e) => {
                         tracing::warn!(lease = %format!("{id:x}"), error = %e, "failed to revoke an expired lease")
                     }
                 }
             });
+        }
+        if server.cfg.lease_checkpoint_interval.is_none() {
+            continue;
         }
         let due = server.lessor.checkpoints_due(LEASE_REVOKE_RATE);
         if !due.is_empty() {

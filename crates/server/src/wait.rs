@@ -22,6 +22,8 @@ pub enum Applied {
     Txn(TxnResponse),
     Compaction(CompactionResponse, Option<CompactionWaiter>),
     LeaseGrant(LeaseGrantResponse),
+    /// A lease revoke: the store revision it left (its keys' deletion, if it had keys).
+    LeaseRevoke(i64),
     /// An alarm request: the alarms it listed, raised or cleared.
     Alarms(Vec<etcd_api::etcdserverpb::AlarmMember>),
     /// A membership change: the members afterwards.

@@ -46,15 +46,28 @@ impl Lease for LeaseService {
         let mut incoming = req.into_inner();
         let (tx, rx) = tokio::sync::mpsc::channel(16);
         let server = self.0.clone();
+        // etcd's leaseKeepAlive: one renewal at a time, in order. A renewal rides out
+        // leader changes itself (see `EtcdServer::lease_renew`), so only a real error
+        // (stopped, or no leader / timeout for a whole request timeout) ends the stream,
+        // with that error. The loop ends as soon as the client goes away.
         tokio::spawn(async move {
             loop {
-                let req = match incoming.message().await {
-                    Ok(Some(r)) => r,
-                    Ok(None) | Err(_) => return,
+                let req = tokio::select! {
+                    m = incoming.message() => match m {
+                        Ok(Some(r)) => r,
+                        Ok(None) | Err(_) => return,
+                    },
+                    _ = tx.closed() => return,
                 };
-                let answer = match server.lease_renew(req.id).await {
+                // The header is taken before the renewal, as etcd does.
+                let header = Some(server.header(server.store().current_revision()));
+                let renewed = tokio::select! {
+                    r = server.lease_renew(req.id) => r,
+                    _ = tx.closed() => return,
+                };
+                let answer = match renewed {
                     Ok(ttl) => Ok(LeaseKeepAliveResponse {
-                        header: Some(server.header(server.store().current_revision())),
+                        header,
                         id: req.id,
                         ttl,
                     }),
