@@ -1,10 +1,13 @@
 //! Watch and Lease with etcd's guarantees, as users see them: etcdctl `watch` (prefix,
 //! history replay, prev-kv, interactive) and the `lease` commands checked on their
 //! output (recorded from etcd 3.4), expiry and revocation as a watcher sees them. The
-//! submodules run them through a leader failure and at ten thousand watchers.
+//! submodules run them through a leader failure and at ten thousand watchers, check
+//! progress notifications at a configured interval, and the watch and lease metrics.
 
 mod cluster;
+mod lease_metrics;
 mod live_ctl;
+mod progress;
 mod scale;
 
 use std::time::{Duration, Instant};

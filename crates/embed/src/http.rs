@@ -18,8 +18,8 @@ pub fn metrics_handle() -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
             let mut b = PrometheusBuilder::new();
-            for name in [m::WAL_FSYNC_SECONDS, m::BACKEND_COMMIT_SECONDS, m::BACKEND_SNAPSHOT_SECONDS] {
-                b = match b.set_buckets_for_metric(Matcher::Full(name.to_string()), &m::disk_latency_buckets()) {
+            for (name, buckets) in m::histogram_buckets() {
+                b = match b.set_buckets_for_metric(Matcher::Full(name.to_string()), &buckets) {
                     Ok(b) => b,
                     Err(_) => return None,
                 };

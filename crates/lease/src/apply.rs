@@ -10,7 +10,8 @@ use crate::{LeaseError, LeaseId, LeaseInfo, Lessor, MAX_LEASE_TTL, NO_LEASE};
 impl Lessor {
     /// Grants lease `id` for `ttl` seconds (raised to the minimum TTL). Errors:
     /// NotFound for [`NO_LEASE`] (as etcd), TtlTooLarge above [`MAX_LEASE_TTL`],
-    /// LeaseExists for a known id. On the primary the countdown starts now.
+    /// LeaseExists for a known id. On the primary the countdown starts now. A grant is
+    /// observed in [`crate::LEASE_TTL_METRIC`].
     pub fn grant(
         &self,
         id: LeaseId,
@@ -34,6 +35,7 @@ impl Lessor {
             st.start_countdown(id, now, std::time::Duration::ZERO, self.checkpoint_interval);
         }
         record::put(batch, id, ttl, 0);
+        metrics::histogram!(crate::LEASE_TTL_METRIC).record(ttl as f64);
         st.info(id, now, false).ok_or(LeaseError::NotFound)
     }
 

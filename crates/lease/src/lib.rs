@@ -46,3 +46,13 @@ pub const EXPIRED_RETRY_INTERVAL: Duration = Duration::from_secs(3);
 
 /// Revokes per second etcd allows; promotion spreads expiries that would exceed it.
 pub const LEASE_REVOKE_RATE: usize = 1000;
+
+/// etcd's histogram of granted TTLs in seconds (after raising to the minimum TTL),
+/// observed by every member's [`Lessor::grant`], as etcd's lessor does.
+pub const LEASE_TTL_METRIC: &str = "etcd_debugging_lease_ttl_total";
+
+/// etcd's buckets for [`LEASE_TTL_METRIC`]: 1 s doubling 14 times
+/// (`prometheus.ExponentialBuckets(1, 2, 14)`).
+pub fn lease_ttl_buckets() -> Vec<f64> {
+    (0..14).map(|i| f64::powi(2.0, i)).collect()
+}

@@ -31,11 +31,26 @@ pub const APPLY_SLOW: &str = "etcd_server_slow_apply_total";
 pub const LEASE_GRANTED: &str = "etcd_debugging_lease_granted_total";
 pub const LEASE_REVOKED: &str = "etcd_debugging_lease_revoked_total";
 pub const LEASE_RENEWED: &str = "etcd_debugging_lease_renewed_total";
-pub const LEASE_EXPIRED: &str = "etcd_debugging_lease_expired_total";
+/// Counted by the leader once the revoke of an expired lease applied (etcd's server
+/// metric, hence its subsystem).
+pub const LEASE_EXPIRED: &str = "etcd_debugging_server_lease_expired_total";
+/// Histogram of granted TTLs in seconds, observed by the lessor at each grant.
+pub const LEASE_TTL: &str = etcd_lease::LEASE_TTL_METRIC;
 
 /// Bucket bounds for the disk latency histograms, as etcd uses: 1 ms doubling to ~8 s.
 pub fn disk_latency_buckets() -> Vec<f64> {
     (0..14).map(|i| 0.001 * f64::powi(2.0, i)).collect()
+}
+
+/// Every histogram with the bucket bounds etcd gives it; the exporter must use these
+/// (without them a histogram is exported as a summary).
+pub fn histogram_buckets() -> Vec<(&'static str, Vec<f64>)> {
+    vec![
+        (WAL_FSYNC_SECONDS, disk_latency_buckets()),
+        (BACKEND_COMMIT_SECONDS, disk_latency_buckets()),
+        (BACKEND_SNAPSHOT_SECONDS, disk_latency_buckets()),
+        (LEASE_TTL, etcd_lease::lease_ttl_buckets()),
+    ]
 }
 
 /// Registers descriptions so /metrics carries HELP lines like etcd's.
@@ -70,6 +85,8 @@ pub fn describe() {
         PROPOSALS_FAILED,
         "The total number of failed proposals seen."
     );
+    // etcd exports the failure counter from the start, so rate() alerts see a zero.
+    metrics::counter!(PROPOSALS_FAILED).increment(0);
     describe_counter!(
         SLOW_READ_INDEXES,
         "The total number of pending read indexes not in sync with leader's or timed out read index requests."
@@ -139,4 +156,9 @@ pub fn describe() {
         "The number of renewed leases seen by the leader."
     );
     describe_counter!(LEASE_EXPIRED, "The total number of expired leases.");
+    describe_histogram!(LEASE_TTL, "Bucketed histogram of lease TTLs.");
+    // etcd exports its lease counters from the start, at 0.
+    for name in [LEASE_GRANTED, LEASE_REVOKED, LEASE_RENEWED, LEASE_EXPIRED] {
+        metrics::counter!(name).increment(0);
+    }
 }

@@ -1,6 +1,9 @@
 //! Leases and watches through a kill -9 of the leader of a 3-member cluster: a lease
-//! kept alive through a follower survives it while an unrenewed one expires, and a
-//! watcher on a follower sees every revision of its prefix exactly once, in order.
+//! kept alive through a follower survives it while an unrenewed one expires, a single
+//! keep-alive stream on a follower keeps renewing through the election, a new
+//! leader resumes a lease from its checkpointed remaining TTL instead of the granted
+//! one, and a watcher on a follower sees every revision of its prefix exactly once, in
+//! order.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -126,6 +129,110 @@ fn a_kept_alive_lease_survives_a_leader_kill_and_an_unrenewed_one_expires() {
         let keys: Vec<_> = keys.kvs().iter().map(|kv| kv.key().to_vec()).collect();
         assert_eq!(keys, [b"kl/kept".to_vec()]);
     });
+}
+
+#[test]
+fn one_keep_alive_stream_on_a_follower_rides_out_a_leader_kill() {
+    let mut c = Cluster::start(3, FAST);
+    let leader = c.leader(PATIENCE);
+    let follower = c.members[(leader + 1) % 3].endpoint();
+    let rt = rt();
+    let (mut keeper, mut stream) = rt.block_on(async {
+        let mut cl = client(follower.clone()).await;
+        let lease = cl.lease_grant(TTL, None).await.expect("grant").id();
+        cl.lease_keep_alive(lease).await.expect("keep-alive")
+    });
+    c.members[leader].kill9();
+    let killed = Instant::now();
+    // The same stream renews through the election (each renewal waits for the new
+    // leader): every answer arrives, none is an error and the lease never lapses.
+    let mut renewals = 0;
+    while killed.elapsed() < Duration::from_secs(3 * TTL as u64) {
+        let resp = rt.block_on(async {
+            keeper.keep_alive().await.expect("send a renewal");
+            tokio::time::timeout(PATIENCE, stream.message()).await
+        });
+        let resp = resp
+            .expect("a renewal answered in time")
+            .unwrap_or_else(|e| {
+                panic!(
+                    "the keep-alive stream failed {:?} after the kill: {e}",
+                    killed.elapsed()
+                )
+            })
+            .expect("the keep-alive stream ended");
+        assert_eq!(resp.ttl(), TTL, "renewal {renewals}");
+        renewals += 1;
+        std::thread::sleep(Duration::from_millis(TTL as u64 * 1000 / 4));
+    }
+    assert!(renewals > 4, "too few renewals ({renewals})");
+}
+
+/// The remaining TTL of `lease` as `endpoint` reports it (its leader answers), retried
+/// while the member has no leader to ask.
+async fn remaining_ttl(endpoint: &str, lease: i64) -> i64 {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let answer = match Client::connect([endpoint.to_string()], None).await {
+            Ok(mut cl) => cl
+                .lease_time_to_live(lease, Some(LeaseTimeToLiveOptions::new()))
+                .await
+                .map(|r| r.ttl()),
+            Err(e) => Err(e),
+        };
+        match answer {
+            Ok(ttl) => return ttl,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "time-to-live kept failing: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+#[test]
+fn a_new_leader_resumes_a_lease_from_its_checkpointed_remaining_ttl() {
+    const GRANTED: i64 = 30;
+    let mut args = FAST.to_vec();
+    args.push("--experimental-lease-checkpoint-interval=1s");
+    let mut c = Cluster::start(3, &args);
+    let leader = c.leader(PATIENCE);
+    let follower = c.members[(leader + 1) % 3].endpoint();
+    let rt = rt();
+    let lease = rt.block_on(async {
+        let mut cl = client(follower.clone()).await;
+        cl.lease_grant(GRANTED, None).await.expect("grant").id()
+    });
+    // Counted down well past several checkpoint intervals (checkpoints go out once the
+    // remaining TTL is below the granted one, each interval).
+    let before_kill = rt.block_on(async {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let ttl = remaining_ttl(&follower, lease).await;
+            if ttl <= GRANTED - 5 {
+                return ttl;
+            }
+            assert!(Instant::now() < deadline, "the lease is not counting down");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    assert!(before_kill > 0, "the lease expired early");
+
+    c.members[leader].kill9();
+    let new_leader = c.leader(PATIENCE);
+    assert_ne!(new_leader, leader);
+    let after = rt.block_on(remaining_ttl(&c.members[new_leader].endpoint(), lease));
+    // The last checkpoint is at most an interval (plus the leader's half-second check and
+    // a second of rounding) older than `before_kill`; the new leader adds an election
+    // timeout of grace. Reset to the granted TTL it would be 30 or 31.
+    assert!(
+        after > 0 && after <= before_kill + 3,
+        "the new leader reports {after}s left, {before_kill}s were left before the kill"
+    );
+    assert!(
+        after < GRANTED - 1,
+        "the remaining TTL was reset ({after}s)"
+    );
 }
 
 /// Puts `key` once: a retry after an error whose write did land changes nothing, so each
