@@ -2,8 +2,9 @@
 //! kept alive through a follower survives it while an unrenewed one expires, a single
 //! keep-alive stream on a follower keeps renewing through the election, a new
 //! leader resumes a lease from its checkpointed remaining TTL instead of the granted
-//! one, and a watcher on a follower sees every revision of its prefix exactly once, in
-//! order.
+//! one, and watchers (one on a follower, one on the leader that resumes elsewhere) see
+//! every revision of their prefix exactly once, in order and whole, under concurrent
+//! writers.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -235,38 +236,46 @@ fn a_new_leader_resumes_a_lease_from_its_checkpointed_remaining_ttl() {
     );
 }
 
-/// Puts `key` once: a retry after an error whose write did land changes nothing, so each
-/// key has exactly one revision.
-async fn put_once(cl: &mut Client, key: &str) -> i64 {
+/// Puts `key/a` and `key/b` in one txn unless `key/a` exists (so a retry after an
+/// unanswered attempt never writes twice); retried until it answers.
+async fn put_pair_once(cl: &mut Client, key: &str) {
     let deadline = Instant::now() + PATIENCE;
+    let (a, b) = (format!("{key}/a"), format!("{key}/b"));
     loop {
         let txn = Txn::new()
-            .when([Compare::create_revision(key, CompareOp::Equal, 0)])
-            .and_then([TxnOp::put(key, "v", None)]);
+            .when([Compare::create_revision(a.as_str(), CompareOp::Equal, 0)])
+            .and_then([
+                TxnOp::put(a.as_str(), "v", None),
+                TxnOp::put(b.as_str(), "v", None),
+            ]);
         match cl.txn(txn).await {
-            Ok(r) => return r.header().expect("header").revision(),
+            Ok(_) => return,
             Err(e) => {
-                assert!(Instant::now() < deadline, "put {key} kept failing: {e}");
+                assert!(Instant::now() < deadline, "txn {key} kept failing: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
     }
 }
 
-/// Watches `prefix` from `from` on `endpoint` until `until` is reached, resuming from
-/// the last seen revision + 1 whenever the stream breaks. Returns (revision, key) of
-/// every event in the order received.
+/// Watches `prefix` from `from` until `until` is reached, on the first of `endpoints`
+/// that answers, resuming from the last seen revision + 1 on the next one whenever the
+/// stream breaks. Returns (revision, key) of every event in the order received, and
+/// checks on the way that no revision is split across two responses.
 async fn watch_until(
-    endpoint: String,
+    endpoints: Vec<String>,
     prefix: &'static str,
     from: i64,
     until: Arc<AtomicI64>,
 ) -> Vec<(i64, String)> {
     let mut seen: Vec<(i64, String)> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
+    let mut attempt = 0;
     'resume: loop {
+        let endpoint = endpoints[attempt % endpoints.len()].clone();
+        attempt += 1;
         let next = seen.last().map_or(from, |(rev, _)| rev + 1);
-        let Ok(mut cl) = Client::connect([endpoint.clone()], None).await else {
+        let Ok(mut cl) = Client::connect([endpoint], None).await else {
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
@@ -290,6 +299,10 @@ async fn watch_until(
                 Err(_) => continue,
                 Ok(Ok(Some(resp))) => {
                     assert!(!resp.canceled(), "watch canceled: {}", resp.cancel_reason());
+                    if let (Some(first), Some((last, _))) = (resp.events().first(), seen.last()) {
+                        let rev = first.kv().expect("kv").mod_revision();
+                        assert!(rev > *last, "revision {rev} split or repeated after {last}");
+                    }
                     for ev in resp.events() {
                         assert_eq!(ev.event_type(), EventType::Put);
                         let kv = ev.kv().expect("kv");
@@ -303,39 +316,61 @@ async fn watch_until(
 }
 
 #[test]
-fn a_watcher_on_a_follower_sees_every_revision_once_across_a_leader_kill() {
+fn watchers_see_every_revision_once_in_order_and_whole_across_a_leader_kill() {
     let mut c = Cluster::start(3, FAST);
     let leader = c.leader(PATIENCE);
-    let watch_ep = c.members[(leader + 1) % 3].endpoint();
-    let write_ep = c.members[(leader + 2) % 3].endpoint();
+    let leader_ep = c.members[leader].endpoint();
+    let f1 = c.members[(leader + 1) % 3].endpoint();
+    let f2 = c.members[(leader + 2) % 3].endpoint();
     let rt = rt();
     let from = rt.block_on(async {
-        let mut cl = client(write_ep.clone()).await;
-        cl.get("wg/", None)
-            .await
-            .expect("get")
-            .header()
-            .expect("header")
-            .revision()
-            + 1
+        let mut cl = client(f1.clone()).await;
+        let r = cl.get("wg/", None).await.expect("get");
+        r.header().expect("header").revision() + 1
     });
     let until = Arc::new(AtomicI64::new(0));
-    let watcher = rt.spawn(watch_until(watch_ep.clone(), "wg/", from, until.clone()));
+    // One watcher on a follower that survives; one on the leader, which must resume
+    // on another member from its last revision + 1.
+    let on_follower = rt.spawn(watch_until(vec![f1.clone()], "wg/", from, until.clone()));
+    let on_leader = rt.spawn(watch_until(
+        vec![leader_ep, f1.clone(), f2.clone()],
+        "wg/",
+        from,
+        until.clone(),
+    ));
 
-    let mut writer = rt.block_on(client(write_ep.clone()));
-    const BEFORE: usize = 40;
-    const AFTER: usize = 40;
-    for i in 0..BEFORE {
-        rt.block_on(put_once(&mut writer, &format!("wg/{i:04}")));
+    // Three concurrent writers of two-key transactions, on the members that survive.
+    const PER_WRITER: usize = 30;
+    let written = Arc::new(AtomicI64::new(0));
+    let writers: Vec<_> = [f1.clone(), f1.clone(), f2.clone()]
+        .into_iter()
+        .enumerate()
+        .map(|(w, ep)| {
+            let written = written.clone();
+            rt.spawn(async move {
+                let mut cl = client(ep).await;
+                for i in 0..PER_WRITER {
+                    put_pair_once(&mut cl, &format!("wg/{w}-{i:03}")).await;
+                    written.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + PATIENCE;
+    while written.load(Ordering::Relaxed) < PER_WRITER as i64 {
+        assert!(Instant::now() < deadline, "the writers made no progress");
+        std::thread::sleep(Duration::from_millis(10));
     }
     c.members[leader].kill9();
-    for i in BEFORE..BEFORE + AFTER {
-        rt.block_on(put_once(&mut writer, &format!("wg/{i:04}")));
+    for w in writers {
+        rt.block_on(w).expect("writer");
     }
 
-    // What the cluster holds: each key once, at the revision it was written.
+    // What the cluster holds: each key once, at the revision it was written; the two
+    // keys of a transaction share its revision.
     let history: Vec<(i64, String)> = rt.block_on(async {
-        let r = writer
+        let mut cl = client(f2.clone()).await;
+        let r = cl
             .get("wg/", Some(GetOptions::new().with_prefix()))
             .await
             .expect("get");
@@ -350,8 +385,18 @@ fn a_watcher_on_a_follower_sees_every_revision_once_across_a_leader_kill() {
         h.sort();
         h
     });
-    assert_eq!(history.len(), BEFORE + AFTER);
+    assert_eq!(history.len(), 3 * PER_WRITER * 2);
     until.store(history.last().expect("writes").0, Ordering::Relaxed);
-    let seen = rt.block_on(watcher).expect("watcher");
-    assert_eq!(seen, history, "every revision exactly once, in order");
+    let seen = rt.block_on(on_follower).expect("watcher on a follower");
+    assert_eq!(
+        seen, history,
+        "follower: every revision exactly once, in order"
+    );
+    let seen = rt
+        .block_on(on_leader)
+        .expect("watcher that started on the leader");
+    assert_eq!(
+        seen, history,
+        "resumed watcher: every revision exactly once, in order"
+    );
 }
