@@ -56,7 +56,16 @@ fn client_kv_operations() {
             .get("", Some(GetOptions::new().with_all_keys().with_keys_only()))
             .await
             .unwrap();
+        assert_eq!(keys(&r), ["a", "b", "c"]);
         assert!(r.kvs().iter().all(|kv| kv.value().is_empty()));
+        // A prefix is the range [prefix, prefix+1).
+        c.put("ab", "x", None).await.unwrap();
+        let r = c
+            .get("a", Some(GetOptions::new().with_prefix()))
+            .await
+            .unwrap();
+        assert_eq!(keys(&r), ["a", "ab"]);
+        c.delete("ab", None).await.unwrap();
         let r = c
             .get("b", Some(GetOptions::new().with_from_key()))
             .await
@@ -123,6 +132,12 @@ fn client_kv_operations() {
         let st = c.status().await.unwrap();
         assert_eq!(st.leader(), st.header().unwrap().member_id());
         assert_eq!(st.version(), etcd_server::SERVER_VERSION);
+        assert!(st.raft_term() >= 1, "{st:?}");
+        assert!(
+            st.raft_index() >= 10,
+            "every write went through raft: {st:?}"
+        );
+        assert!(st.db_size() > 0, "{st:?}");
         let members = c.member_list().await.unwrap();
         assert_eq!(members.members().len(), 1);
         assert_eq!(members.members()[0].name(), "default");
