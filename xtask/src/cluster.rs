@@ -2,7 +2,6 @@
 //! member's log printed with a prefix, everything stopped on Ctrl-C.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -10,64 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-
-/// Ports nobody listens on right now.
-pub fn free_ports(n: usize) -> Result<Vec<u16>> {
-    // Hold all listeners until every port is chosen so none repeats.
-    let listeners = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<Vec<_>>>()?;
-    Ok(listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect::<std::io::Result<Vec<_>>>()?)
-}
-
-/// One member's command line in a cluster of `names` with the given ports.
-pub struct MemberSpec {
-    pub name: String,
-    pub client_port: u16,
-    pub peer_port: u16,
-}
-
-pub fn member_args(
-    m: &MemberSpec,
-    data_dir: &Path,
-    initial_cluster: &str,
-    token: &str,
-) -> Vec<String> {
-    let client = format!("http://127.0.0.1:{}", m.client_port);
-    let peer = format!("http://127.0.0.1:{}", m.peer_port);
-    vec![
-        format!("--name={}", m.name),
-        format!("--data-dir={}", data_dir.display()),
-        format!("--listen-client-urls={client}"),
-        format!("--advertise-client-urls={client}"),
-        format!("--listen-peer-urls={peer}"),
-        format!("--initial-advertise-peer-urls={peer}"),
-        format!("--initial-cluster={initial_cluster}"),
-        format!("--initial-cluster-token={token}"),
-        "--initial-cluster-state=new".into(),
-    ]
-}
-
-/// The members of a cluster of `size` on free ports.
-pub fn plan(size: usize) -> Result<(Vec<MemberSpec>, String)> {
-    let ports = free_ports(size * 2)?;
-    let members: Vec<MemberSpec> = (0..size)
-        .map(|i| MemberSpec {
-            name: format!("m{}", i + 1),
-            client_port: ports[2 * i],
-            peer_port: ports[2 * i + 1],
-        })
-        .collect();
-    let initial = members
-        .iter()
-        .map(|m| format!("{}=http://127.0.0.1:{}", m.name, m.peer_port))
-        .collect::<Vec<_>>()
-        .join(",");
-    Ok((members, initial))
-}
+use etcd_launcher::{MemberSpec, plan};
 
 fn prefix_lines(name: String, stream: impl std::io::Read + Send + 'static) {
     std::thread::spawn(move || {
@@ -86,7 +28,7 @@ pub fn run(etcd: &Path, size: usize, base_dir: Option<PathBuf>) -> Result<()> {
     let (members, initial) = plan(size)?;
     let mut children: Vec<Child> = Vec::new();
     for m in &members {
-        let args = member_args(m, &dir.join(&m.name), &initial, "xtask-cluster");
+        let args = m.args(&dir.join(&m.name), &initial, "xtask-cluster", "new");
         let mut child = Command::new(etcd)
             .args(&args)
             .stdout(Stdio::piped())
@@ -103,7 +45,7 @@ pub fn run(etcd: &Path, size: usize, base_dir: Option<PathBuf>) -> Result<()> {
     }
     let endpoints = members
         .iter()
-        .map(|m| format!("http://127.0.0.1:{}", m.client_port))
+        .map(MemberSpec::client_url)
         .collect::<Vec<_>>()
         .join(",");
     println!("cluster of {size} members; data in {}", dir.display());

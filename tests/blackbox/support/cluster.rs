@@ -67,11 +67,8 @@ impl Cluster {
                 m
             })
             .collect();
-        let initial = members
-            .iter()
-            .map(|m| format!("{}={}", m.name, m.peer_url()))
-            .collect::<Vec<_>>()
-            .join(",");
+        let specs: Vec<_> = members.iter().map(Member::spec).collect();
+        let initial = etcd_launcher::initial_cluster(&specs);
         let token = format!("cluster-{}", members[0].peer_port);
         for m in &mut members {
             m.initial_cluster = Some(initial.clone());

@@ -10,7 +10,6 @@ pub mod tls_probe;
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -24,10 +23,7 @@ pub fn etcd_bin() -> PathBuf {
 
 /// A port nobody listens on right now (the OS picks it).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port")
+    etcd_launcher::free_ports(1).expect("no free port")[0]
 }
 
 /// Finds a program on PATH.
@@ -109,12 +105,23 @@ impl Member {
         m
     }
 
+    /// This member as the shared launcher (`crates/launcher`) lays members out.
+    pub fn spec(&self) -> etcd_launcher::MemberSpec {
+        etcd_launcher::MemberSpec {
+            name: self.name.clone(),
+            client_port: self.client_port,
+            peer_port: self.peer_port,
+            client_scheme: self.client_scheme,
+            peer_scheme: self.peer_scheme,
+        }
+    }
+
     pub fn endpoint(&self) -> String {
-        format!("{}://127.0.0.1:{}", self.client_scheme, self.client_port)
+        self.spec().client_url()
     }
 
     pub fn peer_url(&self) -> String {
-        format!("{}://127.0.0.1:{}", self.peer_scheme, self.peer_port)
+        self.spec().peer_url()
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -130,24 +137,12 @@ impl Member {
         if let Some(args) = &self.args_override {
             return args.clone();
         }
-        let mut args = vec![
-            format!("--name={}", self.name),
-            format!("--data-dir={}", self.data_dir().display()),
-            format!("--listen-client-urls={}", self.endpoint()),
-            format!("--advertise-client-urls={}", self.endpoint()),
-            format!("--listen-peer-urls={}", self.peer_url()),
-            format!("--initial-advertise-peer-urls={}", self.peer_url()),
-            format!(
-                "--initial-cluster={}",
-                self.initial_cluster.clone().unwrap_or_else(|| format!(
-                    "{}={}",
-                    self.name,
-                    self.peer_url()
-                ))
-            ),
-            format!("--initial-cluster-state={}", self.cluster_state),
-            format!("--initial-cluster-token={}", self.token),
-        ];
+        let spec = self.spec();
+        let initial = self
+            .initial_cluster
+            .clone()
+            .unwrap_or_else(|| etcd_launcher::initial_cluster(std::slice::from_ref(&spec)));
+        let mut args = spec.args(&self.data_dir(), &initial, &self.token, self.cluster_state);
         args.extend(self.extra_args.iter().cloned());
         args
     }

@@ -12,7 +12,7 @@ use etcd_api::etcdserverpb::maintenance_client::MaintenanceClient;
 use tempfile::TempDir;
 
 use super::rss;
-use crate::cluster::{member_args, plan};
+use etcd_launcher::plan;
 
 /// How long every member has to answer `Status` with a leader.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -80,7 +80,7 @@ impl LocalCluster {
             let err = out.try_clone()?;
             let data = cluster.dir.path().join(&spec.name);
             let child = Command::new(binary)
-                .args(member_args(spec, &data, &initial, &token))
+                .args(spec.args(&data, &initial, &token, "new"))
                 .stdin(Stdio::null())
                 .stdout(out)
                 .stderr(err)
@@ -88,7 +88,7 @@ impl LocalCluster {
                 .with_context(|| format!("start {}", binary.display()))?;
             cluster.members.push(Member {
                 name: spec.name.clone(),
-                endpoint: format!("http://127.0.0.1:{}", spec.client_port),
+                endpoint: spec.client_url(),
                 child,
                 log,
             });
