@@ -134,6 +134,28 @@ fn writes_on_any_member_are_read_linearizably_on_every_member() {
         names.sort();
         assert_eq!(names, ["m1", "m2", "m3"]);
     });
+    // Every member counts the bytes it sent to and received from each peer, under
+    // etcd's names and labels (followers talk to the leader only, so some are 0).
+    for m in &c.members {
+        let (_, body) = crate::http_endpoints::http_get(m.client_port, "/metrics");
+        for (metric, label) in [
+            ("etcd_network_peer_sent_bytes_total", "To"),
+            ("etcd_network_peer_received_bytes_total", "From"),
+        ] {
+            let prefix = format!("{metric}{{{label}=\"");
+            let per_peer: Vec<f64> = body
+                .lines()
+                .filter_map(|l| l.strip_prefix(prefix.as_str()))
+                .filter_map(|rest| rest.rsplit_once(' ')?.1.parse().ok())
+                .collect();
+            assert_eq!(per_peer.len(), 2, "{}: {metric} per peer:\n{body}", m.name);
+            assert!(
+                per_peer.iter().sum::<f64>() > 0.0,
+                "{}: no {metric}:\n{body}",
+                m.name
+            );
+        }
+    }
 }
 
 #[test]
