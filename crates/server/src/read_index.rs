@@ -136,3 +136,73 @@ fn clone_err(e: &ServerError) -> ServerError {
         _ => ServerError::Timeout,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stands in for the raft loop: answers each ReadIndex request after `delay`, at
+    /// index 1, and counts the rounds.
+    fn fake_raft(
+        delay: Duration,
+        read_tx: mpsc::UnboundedSender<ReadState>,
+    ) -> (Sender<RaftMsg>, Arc<std::sync::atomic::AtomicUsize>) {
+        let (tx, rx) = std::sync::mpsc::channel::<RaftMsg>();
+        let rounds = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = rounds.clone();
+        std::thread::spawn(move || {
+            while let Ok(msg) = rx.recv() {
+                if let RaftMsg::ReadIndex { ctx } = msg {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    std::thread::sleep(delay);
+                    let _ = read_tx.send(ReadState {
+                        index: 1,
+                        request_ctx: ctx,
+                    });
+                }
+            }
+        });
+        (tx, rounds)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_queued_during_a_round_share_the_next_one() {
+        let (read_tx, read_rx) = mpsc::unbounded_channel();
+        let (raft_tx, rounds) = fake_raft(Duration::from_millis(200), read_tx);
+        let state = Arc::new(NodeState::new(1, 1, 1, 1));
+        state.set_leader(1);
+        let queue = Arc::new(ReadQueue::default());
+        tokio::spawn(
+            ReadLoop {
+                queue: queue.clone(),
+                read_rx,
+                raft_tx,
+                state: state.clone(),
+                request_timeout: Duration::from_secs(5),
+            }
+            .run(),
+        );
+        // One read starts a round; 50 more arrive while it is in flight.
+        let first = {
+            let q = queue.clone();
+            tokio::spawn(async move { q.wait_linearizable(Duration::from_secs(5)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let rest: Vec<_> = (0..50)
+            .map(|_| {
+                let q = queue.clone();
+                tokio::spawn(async move { q.wait_linearizable(Duration::from_secs(5)).await })
+            })
+            .collect();
+        first.await.unwrap().expect("first read");
+        for r in rest {
+            r.await.unwrap().expect("queued read");
+        }
+        assert_eq!(
+            rounds.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "51 reads: one round for the first, one for all queued behind it"
+        );
+        state.stop();
+    }
+}
