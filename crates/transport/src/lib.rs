@@ -20,7 +20,7 @@ mod tls;
 pub use accepted::Accepted;
 pub use conn::Conn;
 pub use dial::dial;
-pub use error::TransportError;
+pub use error::{TransportError, go_quote};
 pub use listen_url::{ListenAddr, parse_etcd_url, parse_listen_url};
 pub use listener::Listener;
 pub use options::ListenOptions;
