@@ -6,15 +6,8 @@ use std::time::{Duration, Instant};
 use etcd_client::{LeaseTimeToLiveOptions, WatchOptions};
 
 use super::PATIENCE;
-use crate::http_endpoints::http_get;
+use crate::http_endpoints::{http_get, metric_value as sample};
 use crate::support::{Member, rt};
-
-/// The value of the unlabelled sample `name` in a Prometheus text exposition.
-fn sample(body: &str, name: &str) -> Option<f64> {
-    body.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-}
 
 /// Scrapes until every `(name, value)` holds (gauges and counters settle a little after
 /// the call that changes them); panics with the last scrape otherwise.
