@@ -100,6 +100,35 @@ fn member_add(etcdctl: &Path, endpoints: &str, name: &str, peer_url: &str) {
     }
 }
 
+/// Adds a member m3 with `args` (its peer TLS flags) to `c` and starts it, then asserts
+/// it exits without joining because the peers refused its certificate (`who` names it in
+/// the failure messages). Returns it for further checks.
+fn start_refused_joiner(etcdctl: &Path, c: &Cluster, args: Vec<String>, who: &str) -> Member {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let ep = c.endpoints();
+    let mut joiner = Member::new(&args);
+    joiner.name = "m3".into();
+    joiner.peer_scheme = "https";
+    joiner.token = c.token.clone();
+    joiner.cluster_state = "existing";
+    joiner.initial_cluster = Some(c.initial_cluster_with(&format!("m3={}", joiner.peer_url())));
+    member_add(etcdctl, &ep, "m3", &joiner.peer_url());
+
+    joiner.spawn();
+    let status = joiner.wait_exit(Duration::from_secs(30));
+    assert!(!status.success(), "{who} must not join");
+    let log = joiner.log();
+    assert!(
+        log.contains("could not retrieve cluster information"),
+        "{who} fails to join: {log}"
+    );
+    assert!(
+        log.contains("fatal alert"),
+        "{who} logs the peers' refusal of its certificate: {log}"
+    );
+    joiner
+}
+
 #[test]
 fn auto_tls_cluster_serves_https_and_refuses_plaintext() {
     let Some(etcdctl) = etcdctl() else { return };
@@ -221,27 +250,7 @@ fn peers_refuse_a_member_certified_by_another_ca() {
 
     let mut intruder_args: Vec<String> = owned(FAST);
     intruder_args.extend(peer_flags(&intruder_cert));
-    let intruder_args: Vec<&str> = intruder_args.iter().map(String::as_str).collect();
-    let mut intruder = Member::new(&intruder_args);
-    intruder.name = "m3".into();
-    intruder.peer_scheme = "https";
-    intruder.token = c.token.clone();
-    intruder.cluster_state = "existing";
-    intruder.initial_cluster = Some(c.initial_cluster_with(&format!("m3={}", intruder.peer_url())));
-    member_add(&etcdctl, &ep, "m3", &intruder.peer_url());
-
-    intruder.spawn();
-    let status = intruder.wait_exit(Duration::from_secs(30));
-    assert!(!status.success(), "the intruder must not join");
-    let log = intruder.log();
-    assert!(
-        log.contains("could not retrieve cluster information"),
-        "the intruder fails to join: {log}"
-    );
-    assert!(
-        log.contains("fatal alert"),
-        "the intruder logs the peers' refusal of its certificate: {log}"
-    );
+    let _intruder = start_refused_joiner(&etcdctl, &c, intruder_args, "the intruder");
     eventually(Duration::from_secs(10), "members log the refusal", || {
         c.members
             .iter()
@@ -286,27 +295,7 @@ fn peer_cert_allowed_cn_admits_only_members_with_that_common_name() {
 
     let mut outsider_args: Vec<String> = owned(FAST);
     outsider_args.extend(peer_flags(&outsider));
-    let outsider_args: Vec<&str> = outsider_args.iter().map(String::as_str).collect();
-    let mut joiner = Member::new(&outsider_args);
-    joiner.name = "m3".into();
-    joiner.peer_scheme = "https";
-    joiner.token = c.token.clone();
-    joiner.cluster_state = "existing";
-    joiner.initial_cluster = Some(c.initial_cluster_with(&format!("m3={}", joiner.peer_url())));
-    member_add(&etcdctl, &ep, "m3", &joiner.peer_url());
-
-    joiner.spawn();
-    let status = joiner.wait_exit(Duration::from_secs(30));
-    assert!(!status.success(), "a member with another CN must not join");
-    let log = joiner.log();
-    assert!(
-        log.contains("could not retrieve cluster information"),
-        "the member fails to join: {log}"
-    );
-    assert!(
-        log.contains("fatal alert"),
-        "the member logs the peers' refusal of its certificate: {log}"
-    );
+    let _joiner = start_refused_joiner(&etcdctl, &c, outsider_args, "a member with another CN");
     eventually(Duration::from_secs(10), "members log the refusal", || {
         c.members.iter().any(|m| {
             let log = m.log();
