@@ -29,8 +29,8 @@ const MAX_PENDING_BYTES: usize = 32 << 20;
 /// The latest pending write of each key, and the order keys were first written in.
 #[derive(Default)]
 struct Pending {
-    /// `None` is a delete.
-    latest: HashMap<(Bucket, Vec<u8>), Option<Vec<u8>>>,
+    /// Per bucket, so a lookup by `&[u8]` needs no allocation; `None` is a delete.
+    latest: HashMap<Bucket, HashMap<Vec<u8>, Option<Vec<u8>>>>,
     order: Vec<(Bucket, Vec<u8>)>,
     bytes: usize,
 }
@@ -38,11 +38,16 @@ struct Pending {
 impl Pending {
     fn record(&mut self, bucket: Bucket, key: Vec<u8>, value: Option<Vec<u8>>) {
         self.bytes += key.len() + value.as_ref().map_or(0, Vec::len);
-        let slot = (bucket, key);
-        if !self.latest.contains_key(&slot) {
-            self.order.push(slot.clone());
+        let keys = self.latest.entry(bucket).or_default();
+        if !keys.contains_key(&key) {
+            self.order.push((bucket, key.clone()));
         }
-        self.latest.insert(slot, value);
+        keys.insert(key, value);
+    }
+
+    /// The pending write of `key`: Some(None) for a pending delete.
+    fn get(&self, bucket: Bucket, key: &[u8]) -> Option<&Option<Vec<u8>>> {
+        self.latest.get(&bucket)?.get(key)
     }
 
     fn is_full(&self) -> bool {
@@ -53,11 +58,10 @@ impl Pending {
     fn take_batch(&mut self) -> WriteBatch {
         let mut latest = std::mem::take(&mut self.latest);
         let mut batch = WriteBatch::default();
-        for slot in std::mem::take(&mut self.order) {
-            let Some(value) = latest.remove(&slot) else {
+        for (bucket, key) in std::mem::take(&mut self.order) {
+            let Some(value) = latest.get_mut(&bucket).and_then(|keys| keys.remove(&key)) else {
                 continue;
             };
-            let (bucket, key) = slot;
             match value {
                 Some(v) => batch.put(bucket, key, v),
                 None => batch.delete(bucket, key),
@@ -102,7 +106,7 @@ impl Backend for BufferedBackend {
     fn get(&self, bucket: Bucket, key: &[u8]) -> Result<Option<Vec<u8>>, MvccError> {
         // A flush holds the lock until the inner backend has its writes, so a key missed
         // here is already there (or was never written).
-        if let Some(v) = self.pending.lock().latest.get(&(bucket, key.to_vec())) {
+        if let Some(v) = self.pending.lock().get(bucket, key) {
             return Ok(v.clone());
         }
         self.inner.get(bucket, key)
