@@ -17,6 +17,7 @@ mod error;
 mod frame;
 mod fsutil;
 mod lock;
+mod reader;
 mod record;
 mod release;
 mod replay;
@@ -27,5 +28,6 @@ mod types;
 mod wal;
 
 pub use error::WalError;
+pub use reader::{Location, WalReader};
 pub use types::{Entry, HardState, SnapshotMarker, WalContents, WalOptions};
 pub use wal::Wal;

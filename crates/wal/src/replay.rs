@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::continuity::Continuity;
 use crate::error::{WalError, io_err};
 use crate::frame::{self, ALIGN, FrameError};
+use crate::reader::Location;
 use crate::record::{self, Record};
 use crate::segment::SegmentInfo;
 use crate::segment_name::SegmentName;
@@ -74,6 +75,7 @@ pub(crate) fn replay(dir: &Path, segments: &[SegmentName]) -> Result<Replayed, W
             hard_state: state.contents.hard_state,
             snapshots: state.contents.snapshots,
             entries: state.contents.entries,
+            locations: state.contents.locations,
         },
         continuity,
         closed: infos,
@@ -113,7 +115,8 @@ impl State {
             let err = match frame::decode(data, off) {
                 Ok(f) => {
                     let rec = record::decode(&f).map_err(|r| corrupt(&path, off, r))?;
-                    self.apply(rec, info).map_err(|r| corrupt(&path, off, r))?;
+                    self.apply(rec, info, off as u64)
+                        .map_err(|r| corrupt(&path, off, r))?;
                     off += f.len;
                     continue;
                 }
@@ -190,8 +193,8 @@ impl State {
         Ok(off + second.len)
     }
 
-    /// Applies one record read from the log body.
-    fn apply(&mut self, rec: Record, info: &mut SegmentInfo) -> Result<(), String> {
+    /// Applies one record read from the log body at `offset` of the segment.
+    fn apply(&mut self, rec: Record, info: &mut SegmentInfo, offset: u64) -> Result<(), String> {
         let Some(continuity) = self.continuity.as_mut() else {
             return Err("record before the segment header".into());
         };
@@ -204,14 +207,20 @@ impl State {
                 if contents.entries.last().is_some_and(|l| l.index >= e.index) {
                     let keep = contents.entries.partition_point(|x| x.index < e.index);
                     contents.entries.truncate(keep);
+                    contents.locations.truncate(keep);
                 }
                 info.note_entry(e.index);
                 contents.entries.push(e);
+                contents.locations.push(Location {
+                    segment: info.name,
+                    offset,
+                });
             }
             Record::HardState(hs) => contents.hard_state = Some(hs),
             Record::Snapshot(marker) => {
                 if continuity.push_marker(marker.index) {
                     contents.entries.clear();
+                    contents.locations.clear();
                 }
                 info.note_marker(marker.index);
                 contents.snapshots.push(marker);

@@ -55,4 +55,6 @@ pub struct WalContents {
     /// replaced the earlier one and everything after it; a marker beyond the last entry
     /// dropped all entries before it.
     pub entries: Vec<Entry>,
+    /// Where each of `entries` lies (same order), for [`crate::WalReader::read`].
+    pub locations: Vec<crate::Location>,
 }

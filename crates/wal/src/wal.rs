@@ -9,6 +9,7 @@ use crate::continuity::Continuity;
 use crate::error::{WalError, io_err};
 use crate::fsutil;
 use crate::lock::DirLock;
+use crate::reader::{Location, WalReader};
 use crate::record;
 use crate::release;
 use crate::replay::{self, TornTail};
@@ -133,7 +134,8 @@ impl Wal {
         Ok((wal, contents))
     }
 
-    /// Buffers `entries` and then `hard_state` (not yet durable; see [`Wal::sync`]).
+    /// Buffers `entries` and then `hard_state` (not yet durable; see [`Wal::sync`]);
+    /// returns where each entry will lie, for [`WalReader::read`] once synced.
     /// Entries may rewrite a suffix of the log (`index <= last_index()`) but must not
     /// leave a gap or rewrite below the first entry kept or a snapshot marker; a batch
     /// that breaks this is refused whole, before anything is written. A hard state equal
@@ -142,7 +144,7 @@ impl Wal {
         &mut self,
         hard_state: Option<&HardState>,
         entries: &[Entry],
-    ) -> Result<(), WalError> {
+    ) -> Result<Vec<Location>, WalError> {
         self.ensure_usable()?;
         let mut check = self.continuity;
         for e in entries {
@@ -157,9 +159,14 @@ impl Wal {
         &mut self,
         hard_state: Option<&HardState>,
         entries: &[Entry],
-    ) -> Result<(), WalError> {
+    ) -> Result<Vec<Location>, WalError> {
+        let mut locations = Vec::with_capacity(entries.len());
         for e in entries {
             self.continuity.push_entry(e.index)?;
+            locations.push(Location {
+                segment: self.tail_info.name,
+                offset: self.tail.end(),
+            });
             record::encode_entry(self.tail.buf_mut(), e)?;
             self.tail_info.note_entry(e.index);
             self.maybe_cut()?;
@@ -171,7 +178,7 @@ impl Wal {
             self.hard_state = Some(*hs);
             self.maybe_cut()?;
         }
-        Ok(())
+        Ok(locations)
     }
 
     /// Makes everything appended so far durable: one write and one fdatasync. A no-op
@@ -262,6 +269,11 @@ impl Wal {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// A reader of this WAL's entries by [`Location`].
+    pub fn reader(&self) -> WalReader {
+        WalReader::new(&self.dir)
     }
 
     fn ensure_usable(&self) -> Result<(), WalError> {

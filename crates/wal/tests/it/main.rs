@@ -5,6 +5,7 @@ mod corruption;
 mod crash;
 mod lock;
 mod overwrite;
+mod read_back;
 mod release;
 mod round_trip;
 mod torn_tail;
