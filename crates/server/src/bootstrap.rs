@@ -20,7 +20,7 @@ use crate::error::{Result, ServerError};
 use crate::ids::{cluster_id, id_hex, member_id};
 use crate::membership::{Member, Membership, load_conf_state};
 use crate::raft_log::RaftLog;
-use crate::raft_loop::from_wal_entry;
+use crate::raft_log::from_wal_entry;
 
 /// Everything a member starts from.
 pub struct Bootstrapped {
@@ -175,8 +175,8 @@ fn create(cfg: &ServerConfig) -> Result<Bootstrapped> {
     Ok(Bootstrapped {
         member_id: me,
         cluster_id: cid,
+        log: RaftLog::new(BOOTSTRAP_INDEX, BOOTSTRAP_TERM, conf_state, wal.reader()),
         wal,
-        log: RaftLog::new(BOOTSTRAP_INDEX, BOOTSTRAP_TERM, conf_state),
         applied: BOOTSTRAP_INDEX,
         snapshot_index: BOOTSTRAP_INDEX,
         store,
@@ -225,8 +225,8 @@ fn join_existing(cfg: &ServerConfig, join: &JoinCluster) -> Result<Bootstrapped>
     Ok(Bootstrapped {
         member_id: me,
         cluster_id: join.cluster_id,
+        log: RaftLog::new(0, 0, ConfState::default(), wal.reader()),
         wal,
-        log: RaftLog::new(0, 0, ConfState::default()),
         applied: 0,
         snapshot_index: 0,
         store,
@@ -242,6 +242,7 @@ fn restart(cfg: &ServerConfig) -> Result<Bootstrapped> {
         hard_state,
         snapshots,
         entries,
+        locations,
     } = contents;
     let (me, cid) = decode_metadata(&metadata)?;
     let backend = open_backend(cfg)?;
@@ -279,14 +280,17 @@ fn restart(cfg: &ServerConfig) -> Result<Bootstrapped> {
                 "the WAL has no snapshot marker at or below the backend's applied index {applied}"
             ))
         })?;
-    let mut log = RaftLog::new(marker.index, marker.term, conf_state);
-    let raft_entries = entries
+    let mut log = RaftLog::new(marker.index, marker.term, conf_state, wal.reader());
+    let after_marker = entries.partition_point(|e| e.index <= marker.index);
+    let raft_entries = entries[after_marker..]
         .iter()
-        .filter(|e| e.index > marker.index)
         .map(from_wal_entry)
         .collect::<Result<Vec<_>>>()?;
-    log.append(&raft_entries)
+    drop(entries);
+    log.append(&raft_entries, &locations[after_marker..])
         .map_err(|e| ServerError::Corrupt(format!("WAL entries: {e}")))?;
+    drop(raft_entries);
+    log.spill(applied);
     if applied > log.last_index() {
         return Err(ServerError::Corrupt(format!(
             "the backend has applied index {applied} but the WAL ends at {}",

@@ -1,16 +1,35 @@
 //! The raft log as raft-rs reads it: hard state, configuration, the last snapshot's
-//! metadata and the entries after it. It lives in memory, owned by the raft loop; the WAL
-//! is its durable copy and rebuilds it on restart.
+//! metadata and the entries after it. Owned by the raft loop; the WAL is its durable copy
+//! and rebuilds it on restart. Only the newest entries stay in memory: older ones that
+//! are already applied are read back from the WAL when raft asks for them (a member
+//! catching up), so memory does not grow with `--snapshot-count`.
 //!
-//! Invariant: `entries[i].index == snapshot.index + 1 + i` (no gaps), and every entry here
-//! was written to the WAL before raft-rs was told it is persisted.
+//! Invariants: the entries are `first_index()..=last_index()` with no gaps, `cold`
+//! first and then `hot`; every entry here was synced to the WAL (at its location) before
+//! raft-rs was told it is persisted; cold entries were applied, so no append rewrites
+//! them.
 
 use std::collections::VecDeque;
 
+use bytes::Bytes;
+use etcd_wal::{Location, WalReader};
+use protobuf::Message as _;
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
 use raft::{GetEntriesContext, RaftState, StorageError};
 
-#[derive(Default)]
+use crate::error::{Result, ServerError};
+
+/// Entries kept in memory behind the last one even when applied: what a follower that
+/// is a little behind is sent without touching the disk.
+pub const HOT_ENTRIES: u64 = 2048;
+
+/// An entry that lives only in the WAL.
+#[derive(Clone, Copy)]
+struct ColdEntry {
+    term: u64,
+    location: Location,
+}
+
 pub struct RaftLog {
     hard_state: HardState,
     conf_state: ConfState,
@@ -19,12 +38,22 @@ pub struct RaftLog {
     /// The newest snapshot whose state is durable (a WAL marker with the backend synced
     /// at or beyond it): what a member behind the compaction point is sent.
     last_snapshot: SnapshotMetadata,
-    entries: VecDeque<Entry>,
+    /// Entries from `first_index()`, in the WAL only.
+    cold: VecDeque<ColdEntry>,
+    /// The entries after `cold`, in memory with their WAL location.
+    hot: VecDeque<(Entry, Location)>,
+    wal: WalReader,
 }
 
 impl RaftLog {
-    /// A log that starts after a snapshot at (index, term) with the given configuration.
-    pub fn new(snapshot_index: u64, snapshot_term: u64, conf_state: ConfState) -> Self {
+    /// A log that starts after a snapshot at (index, term) with the given configuration,
+    /// reading entries it no longer holds from `wal`.
+    pub fn new(
+        snapshot_index: u64,
+        snapshot_term: u64,
+        conf_state: ConfState,
+        wal: WalReader,
+    ) -> Self {
         let mut snapshot = SnapshotMetadata {
             index: snapshot_index,
             term: snapshot_term,
@@ -41,7 +70,9 @@ impl RaftLog {
             conf_state,
             last_snapshot: snapshot.clone(),
             snapshot,
-            entries: VecDeque::new(),
+            cold: VecDeque::new(),
+            hot: VecDeque::new(),
+            wal,
         }
     }
 
@@ -58,7 +89,8 @@ impl RaftLog {
 
     /// Replaces the log with a snapshot received from the leader.
     pub fn apply_snapshot(&mut self, meta: &SnapshotMetadata) {
-        self.entries.clear();
+        self.cold.clear();
+        self.hot.clear();
         self.snapshot = meta.clone();
         self.last_snapshot = meta.clone();
         self.conf_state = meta.get_conf_state().clone();
@@ -75,7 +107,11 @@ impl RaftLog {
     }
 
     pub fn last_index(&self) -> u64 {
-        self.snapshot.index + self.entries.len() as u64
+        self.snapshot.index + (self.cold.len() + self.hot.len()) as u64
+    }
+
+    fn first_hot_index(&self) -> u64 {
+        self.first_index() + self.cold.len() as u64
     }
 
     pub fn hard_state(&self) -> &HardState {
@@ -90,12 +126,21 @@ impl RaftLog {
         self.hard_state.commit = commit;
     }
 
-    /// Appends entries, replacing any existing suffix they overlap. Entries must start at
-    /// or before `last_index() + 1` and after the snapshot.
-    pub fn append(&mut self, ents: &[Entry]) -> Result<(), String> {
+    /// Appends entries synced to the WAL at `locations`, replacing any existing suffix
+    /// they overlap. Entries must start at or before `last_index() + 1` and after the
+    /// snapshot. Their payloads are copied, so the log never pins a larger buffer they
+    /// were received in.
+    pub fn append(&mut self, ents: &[Entry], locations: &[Location]) -> Result<(), String> {
         let Some(first) = ents.first() else {
             return Ok(());
         };
+        if ents.len() != locations.len() {
+            return Err(format!(
+                "{} entries with {} WAL locations",
+                ents.len(),
+                locations.len()
+            ));
+        }
         if first.index < self.first_index() {
             return Err(format!(
                 "append at index {} overwrites the compacted log (first index {})",
@@ -110,10 +155,36 @@ impl RaftLog {
                 self.last_index()
             ));
         }
-        self.entries
-            .truncate((first.index - self.first_index()) as usize);
-        self.entries.extend(ents.iter().cloned());
+        if first.index < self.first_hot_index() {
+            // Never for applied entries; kept correct all the same.
+            self.cold
+                .truncate((first.index - self.first_index()) as usize);
+            self.hot.clear();
+        } else {
+            self.hot
+                .truncate((first.index - self.first_hot_index()) as usize);
+        }
+        for (e, loc) in ents.iter().zip(locations) {
+            let mut own = e.clone();
+            own.data = Bytes::copy_from_slice(&e.data);
+            own.context = Bytes::copy_from_slice(&e.context);
+            self.hot.push_back((own, *loc));
+        }
         Ok(())
+    }
+
+    /// Leaves in memory only entries after `applied` and the last [`HOT_ENTRIES`].
+    pub fn spill(&mut self, applied: u64) {
+        let keep_from = self.last_index().saturating_sub(HOT_ENTRIES).min(applied) + 1;
+        while self.first_hot_index() < keep_from {
+            let Some((e, location)) = self.hot.pop_front() else {
+                break;
+            };
+            self.cold.push_back(ColdEntry {
+                term: e.term,
+                location,
+            });
+        }
     }
 
     /// Drops entries before `index` (they are covered by durable state); keeps at least
@@ -122,11 +193,16 @@ impl RaftLog {
         if index <= self.first_index() || index > self.last_index() {
             return;
         }
-        let drop = (index - self.first_index()) as usize;
-        let last_dropped = &self.entries[drop - 1];
-        self.snapshot.index = last_dropped.index;
-        self.snapshot.term = last_dropped.term;
-        self.entries.drain(..drop);
+        let Some(last_term) = self.term_of(index - 1) else {
+            return;
+        };
+        let mut drop = (index - self.first_index()) as usize;
+        let from_cold = drop.min(self.cold.len());
+        self.cold.drain(..from_cold);
+        drop -= from_cold;
+        self.hot.drain(..drop);
+        self.snapshot.index = index - 1;
+        self.snapshot.term = last_term;
     }
 
     /// The term of the entry at `index`, if it is known.
@@ -137,7 +213,20 @@ impl RaftLog {
         if index < self.first_index() || index > self.last_index() {
             return None;
         }
-        Some(self.entries[(index - self.first_index()) as usize].term)
+        let i = (index - self.first_index()) as usize;
+        match self.cold.get(i) {
+            Some(c) => Some(c.term),
+            None => Some(self.hot[i - self.cold.len()].0.term),
+        }
+    }
+
+    /// The entry at `index` (which is in the log): from memory, or read from the WAL.
+    fn entry(&self, index: u64) -> Result<Entry> {
+        let i = (index - self.first_index()) as usize;
+        match self.cold.get(i) {
+            Some(c) => from_wal_entry(&self.wal.read(c.location, index)?),
+            None => Ok(self.hot[i - self.cold.len()].0.clone()),
+        }
     }
 }
 
@@ -149,6 +238,8 @@ impl raft::Storage for RaftLog {
         })
     }
 
+    /// Stops reading once `max_size` is exceeded (raft-rs' `limit_size`: at least one
+    /// entry), so a follower far behind costs one message's worth of WAL reads.
     fn entries(
         &self,
         low: u64,
@@ -162,10 +253,19 @@ impl raft::Storage for RaftLog {
         if high > self.last_index() + 1 {
             return Err(raft::Error::Store(StorageError::Unavailable));
         }
-        let lo = (low - self.first_index()) as usize;
-        let hi = (high - self.first_index()) as usize;
-        let mut ents: Vec<Entry> = self.entries.range(lo..hi).cloned().collect();
-        raft::util::limit_size(&mut ents, max_size.into());
+        let max = max_size.into().unwrap_or(u64::MAX);
+        let mut ents = Vec::with_capacity((high - low).min(1024) as usize);
+        let mut size = 0u64;
+        for index in low..high {
+            let e = self
+                .entry(index)
+                .map_err(|e| raft::Error::Store(StorageError::Other(Box::new(e))))?;
+            size += u64::from(e.compute_size());
+            if !ents.is_empty() && size > max {
+                break;
+            }
+            ents.push(e);
+        }
         Ok(ents)
     }
 
@@ -204,55 +304,182 @@ impl raft::Storage for RaftLog {
     }
 }
 
+/// The WAL record of a raft entry: the whole entry, encoded.
+pub fn to_wal_entry(e: &Entry) -> Result<etcd_wal::Entry> {
+    let data = e.write_to_bytes().map_err(|err| {
+        ServerError::Corrupt(format!("cannot encode raft entry {}: {err}", e.index))
+    })?;
+    Ok(etcd_wal::Entry {
+        index: e.index,
+        term: e.term,
+        data,
+    })
+}
+
+pub fn from_wal_entry(e: &etcd_wal::Entry) -> Result<Entry> {
+    let entry = Entry::parse_from_bytes(&e.data).map_err(|err| {
+        ServerError::Corrupt(format!("undecodable raft entry {} in WAL: {err}", e.index))
+    })?;
+    if entry.index != e.index || entry.term != e.term {
+        return Err(ServerError::Corrupt(format!(
+            "WAL record {}/{} holds raft entry {}/{}",
+            e.index, e.term, entry.index, entry.term
+        )));
+    }
+    Ok(entry)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use etcd_wal::{Wal, WalOptions};
     use raft::Storage;
+
+    /// A log over a real WAL in a temporary directory.
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        wal: Wal,
+        log: RaftLog,
+    }
+
+    impl Fixture {
+        fn new(snapshot_index: u64, snapshot_term: u64) -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let mut wal = Wal::create(dir.path(), b"", WalOptions { segment_size: 4096 }).unwrap();
+            wal.save_snapshot(&etcd_wal::SnapshotMarker {
+                index: snapshot_index,
+                term: snapshot_term,
+                conf_state: vec![],
+            })
+            .unwrap();
+            let log = RaftLog::new(
+                snapshot_index,
+                snapshot_term,
+                ConfState::default(),
+                wal.reader(),
+            );
+            Fixture {
+                _dir: dir,
+                wal,
+                log,
+            }
+        }
+
+        /// Writes the entries to the WAL, then appends them to the log, as the raft loop does.
+        fn append(&mut self, ents: &[Entry]) -> Result<(), String> {
+            let records: Vec<_> = ents.iter().map(|e| to_wal_entry(e).unwrap()).collect();
+            let locations = self.wal.append(None, &records).map_err(|e| e.to_string())?;
+            self.wal.sync().unwrap();
+            self.log.append(ents, &locations)
+        }
+    }
 
     fn ent(index: u64, term: u64) -> Entry {
         Entry {
             index,
             term,
+            data: Bytes::from(format!("payload of {index}")),
             ..Default::default()
         }
     }
 
+    fn all(log: &RaftLog) -> Vec<Entry> {
+        log.entries(
+            log.first_index(),
+            log.last_index() + 1,
+            None,
+            GetEntriesContext::empty(false),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn append_overwrite_compact_and_terms() {
-        let mut log = RaftLog::new(5, 2, ConfState::default());
-        assert_eq!((log.first_index(), log.last_index()), (6, 5));
-        log.append(&[ent(6, 2), ent(7, 2), ent(8, 3)]).unwrap();
-        log.append(&[ent(7, 4)]).unwrap();
+        let mut f = Fixture::new(5, 2);
+        assert_eq!((f.log.first_index(), f.log.last_index()), (6, 5));
+        f.append(&[ent(6, 2), ent(7, 2), ent(8, 3)]).unwrap();
+        f.append(&[ent(7, 4)]).unwrap();
+        let log = &mut f.log;
         assert_eq!(log.last_index(), 7);
-        assert_eq!(Storage::term(&log, 7).unwrap(), 4);
-        assert_eq!(Storage::term(&log, 5).unwrap(), 2);
-        assert!(log.append(&[ent(9, 4)]).is_err(), "gap refused");
-        assert!(
-            log.append(&[ent(5, 4)]).is_err(),
-            "compacted overwrite refused"
-        );
+        assert_eq!(Storage::term(log, 7).unwrap(), 4);
+        assert_eq!(Storage::term(log, 5).unwrap(), 2);
+        assert!(log.append(&[ent(9, 4)], &[]).is_err(), "locations required");
         log.set_last_snapshot(6, 2, ConfState::default());
         log.compact(7);
         assert_eq!(log.first_index(), 7);
-        assert_eq!(Storage::term(&log, 6).unwrap(), 2);
+        assert_eq!(Storage::term(log, 6).unwrap(), 2);
         assert!(matches!(
-            Storage::term(&log, 5),
+            Storage::term(log, 5),
             Err(raft::Error::Store(StorageError::Compacted))
         ));
-        let ents = log
-            .entries(7, 8, None, GetEntriesContext::empty(false))
-            .unwrap();
-        assert_eq!(ents.len(), 1);
+        assert_eq!(all(log), vec![ent(7, 4)]);
         assert_eq!(
-            Storage::snapshot(&log, 0, 2).unwrap().get_metadata().index,
+            Storage::snapshot(log, 0, 2).unwrap().get_metadata().index,
             6
         );
+        assert!(f.append(&[ent(9, 4)]).is_err(), "gap refused");
+    }
+
+    #[test]
+    fn spilled_entries_are_read_back_from_the_wal() {
+        let mut f = Fixture::new(0, 0);
+        let n = HOT_ENTRIES + 500;
+        let written: Vec<Entry> = (1..=n).map(|i| ent(i, 1 + i / 1000)).collect();
+        for chunk in written.chunks(97) {
+            f.append(chunk).unwrap();
+        }
+        // Only what is applied spills, and the newest HOT_ENTRIES stay.
+        f.log.spill(100);
+        assert_eq!(f.log.cold.len(), 100);
+        f.log.spill(n);
+        assert_eq!(f.log.cold.len() as u64, n - HOT_ENTRIES);
+        assert_eq!(f.log.hot.len() as u64, HOT_ENTRIES);
+        assert_eq!(all(&f.log), written);
+        for i in [1, 499, 500, n] {
+            assert_eq!(Storage::term(&f.log, i).unwrap(), 1 + i / 1000);
+        }
+        // A size limit stops the reads early, but always returns one entry.
+        let one = f
+            .log
+            .entries(1, n + 1, 1, GetEntriesContext::empty(false))
+            .unwrap();
+        assert_eq!(one, written[..1]);
+        let size: u64 = written[..10]
+            .iter()
+            .map(|e| u64::from(e.compute_size()))
+            .sum();
+        let some = f
+            .log
+            .entries(1, n + 1, size, GetEntriesContext::empty(false))
+            .unwrap();
+        assert_eq!(some, written[..10]);
+        // Compacting into the cold part keeps the rest readable.
+        f.log.compact(300);
+        assert_eq!(f.log.first_index(), 300);
+        assert_eq!(Storage::term(&f.log, 299).unwrap(), 1);
+        assert_eq!(all(&f.log), written[299..]);
+        // A new leader's entries replace the hot suffix.
+        f.append(&[ent(n, 9)]).unwrap();
+        assert_eq!(Storage::term(&f.log, n).unwrap(), 9);
+        assert_eq!(f.log.last_index(), n);
+    }
+
+    #[test]
+    fn appended_payloads_do_not_share_the_receive_buffer() {
+        let mut f = Fixture::new(0, 0);
+        let buffer = Bytes::from(vec![7u8; 4096]);
+        let mut e = ent(1, 1);
+        e.data = buffer.slice(10..20);
+        f.append(&[e]).unwrap();
+        assert!(buffer.is_unique(), "the log holds its own copy");
+        assert_eq!(all(&f.log)[0].data, vec![7u8; 10]);
     }
 
     #[test]
     fn applying_a_received_snapshot_resets_the_log() {
-        let mut log = RaftLog::new(0, 0, ConfState::default());
-        log.append(&[ent(1, 1), ent(2, 1)]).unwrap();
+        let mut f = Fixture::new(0, 0);
+        f.append(&[ent(1, 1), ent(2, 1)]).unwrap();
+        let log = &mut f.log;
         let mut meta = SnapshotMetadata {
             index: 10,
             term: 3,
@@ -263,10 +490,18 @@ mod tests {
         assert_eq!((log.first_index(), log.last_index()), (11, 10));
         assert_eq!(log.hard_state().commit, 10);
         assert_eq!(
-            Storage::initial_state(&log).unwrap().conf_state.voters,
+            Storage::initial_state(log).unwrap().conf_state.voters,
             vec![1, 2, 3]
         );
-        log.append(&[ent(11, 3)]).unwrap();
-        assert_eq!(Storage::term(&log, 10).unwrap(), 3);
+        log.append(&[ent(11, 3)], &[]).unwrap_err();
+        f.wal
+            .save_snapshot(&etcd_wal::SnapshotMarker {
+                index: 10,
+                term: 3,
+                conf_state: vec![],
+            })
+            .unwrap();
+        f.append(&[ent(11, 3)]).unwrap();
+        assert_eq!(Storage::term(&f.log, 10).unwrap(), 3);
     }
 }

@@ -20,7 +20,7 @@ use crate::error::{Result, ServerError};
 use crate::ids::id_hex;
 use crate::metrics as m;
 use crate::node_state::NodeState;
-use crate::raft_log::RaftLog;
+use crate::raft_log::{RaftLog, to_wal_entry};
 use crate::snapshot_send::send_snapshot;
 use crate::wait::Waiters;
 
@@ -145,6 +145,7 @@ impl RaftLoop {
             let applied = self.state.applied();
             if applied > applied_reported {
                 self.node.advance_apply_to(applied);
+                self.node.mut_store().spill(applied);
                 applied_reported = applied;
             }
             if self.node.has_ready() {
@@ -249,14 +250,16 @@ impl RaftLoop {
                 vote: h.vote,
                 commit: h.commit,
             });
-            self.wal.append(wal_hs.as_ref(), &wal_entries)?;
+            let locations = self.wal.append(wal_hs.as_ref(), &wal_entries)?;
             if rd.must_sync() {
                 let start = Instant::now();
                 self.wal.sync()?;
                 metrics::histogram!(m::WAL_FSYNC_SECONDS).record(start.elapsed().as_secs_f64());
             }
             let store = self.node.mut_store();
-            store.append(&entries).map_err(ServerError::Corrupt)?;
+            store
+                .append(&entries, &locations)
+                .map_err(ServerError::Corrupt)?;
             if let Some(hs) = hs {
                 self.state.set_term(hs.term);
                 self.state.set_committed(hs.commit);
@@ -353,7 +356,8 @@ impl RaftLoop {
             .set_last_snapshot(index, term, conf_state);
         let keep_from = index.saturating_sub(self.catchup_entries).max(1);
         self.node.mut_store().compact(keep_from);
-        self.wal.release_to(index)?;
+        // Not up to `index`: the entries kept for catching up are read from the WAL.
+        self.wal.release_to(keep_from)?;
         tracing::info!(
             snapshot_index = index,
             compact_index = keep_from,
@@ -366,28 +370,4 @@ impl RaftLoop {
 fn encode_conf(cs: &ConfState) -> Result<Vec<u8>> {
     cs.write_to_bytes()
         .map_err(|e| ServerError::Corrupt(format!("cannot encode raft configuration: {e}")))
-}
-
-pub fn to_wal_entry(e: &Entry) -> Result<etcd_wal::Entry> {
-    let data = e.write_to_bytes().map_err(|err| {
-        ServerError::Corrupt(format!("cannot encode raft entry {}: {err}", e.index))
-    })?;
-    Ok(etcd_wal::Entry {
-        index: e.index,
-        term: e.term,
-        data,
-    })
-}
-
-pub fn from_wal_entry(e: &etcd_wal::Entry) -> Result<Entry> {
-    let entry = Entry::parse_from_bytes(&e.data).map_err(|err| {
-        ServerError::Corrupt(format!("undecodable raft entry {} in WAL: {err}", e.index))
-    })?;
-    if entry.index != e.index || entry.term != e.term {
-        return Err(ServerError::Corrupt(format!(
-            "WAL record {}/{} holds raft entry {}/{}",
-            e.index, e.term, entry.index, entry.term
-        )));
-    }
-    Ok(entry)
 }
