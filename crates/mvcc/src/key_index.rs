@@ -7,7 +7,15 @@
 
 use std::collections::HashSet;
 
+use smallvec::{SmallVec, smallvec};
+
 use crate::revision::Revision;
+
+/// Most keys have one generation, and many one revision in it, so both lists keep their
+/// first item inline: a key index then needs no allocation of its own (it is held by the
+/// million in the tree index).
+type Revisions = SmallVec<[Revision; 1]>;
+type Generations = SmallVec<[Generation; 1]>;
 
 /// One life of a key: from its creation to its deletion (or until now).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -18,7 +26,7 @@ pub(crate) struct Generation {
     /// The revision that created the key in this generation.
     created: Revision,
     /// Ascending; the last one is a tombstone in every generation but the last.
-    revs: Vec<Revision>,
+    revs: Revisions,
 }
 
 impl Generation {
@@ -48,7 +56,7 @@ pub(crate) enum IndexError {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct KeyIndex {
     modified: Revision,
-    generations: Vec<Generation>,
+    generations: Generations,
 }
 
 impl KeyIndex {
@@ -57,10 +65,10 @@ impl KeyIndex {
     pub(crate) fn restored(created: Revision, modified: Revision, ver: i64) -> Self {
         KeyIndex {
             modified,
-            generations: vec![Generation {
+            generations: smallvec![Generation {
                 ver,
                 created,
-                revs: vec![modified],
+                revs: smallvec![modified],
             }],
         }
     }
@@ -81,7 +89,7 @@ impl KeyIndex {
             None => self.generations.push(Generation {
                 ver: 1,
                 created: rev,
-                revs: vec![rev],
+                revs: smallvec![rev],
             }),
         }
         self.modified = rev;
