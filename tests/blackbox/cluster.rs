@@ -240,44 +240,45 @@ fn leader_kill_under_write_load_loses_nothing() {
     );
 }
 
-#[test]
-fn a_member_down_past_the_snapshot_count_catches_up_by_snapshot() {
-    let extra = [
-        FAST,
-        &[
-            "--snapshot-count=100",
-            "--experimental-snapshot-catchup-entries=10",
-        ],
-    ]
-    .concat();
+/// Kills a follower, writes `writes` keys under `missed/` through the leader, restarts
+/// the follower and waits until it has them all and every member's hash agrees. Returns
+/// the cluster and the restarted member's index.
+fn restart_after_missed_writes(extra: &[&str], writes: usize) -> (Cluster, usize) {
+    let extra = [FAST, extra].concat();
     let mut c = Cluster::start(3, &extra);
     let leader = c.leader(Duration::from_secs(10));
     let down = (leader + 1) % 3;
     c.members[down].kill9();
+    let leader_ep = c.members[leader].endpoint();
     rt().block_on(async {
-        let mut cl = client(c.members[leader].endpoint()).await;
-        for i in 0..400 {
-            cl.put(format!("snap/{i:04}"), "v", None).await.unwrap();
+        // A few writers at once, so a debug build gets through thousands quickly.
+        let writers = 8;
+        let tasks: Vec<_> = (0..writers)
+            .map(|w| {
+                let ep = leader_ep.clone();
+                tokio::spawn(async move {
+                    let mut cl = client(ep).await;
+                    for i in (w..writes).step_by(writers) {
+                        cl.put(format!("missed/{i:05}"), "v", None).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
         }
     });
     c.members[down].spawn();
     c.members[down].wait_ready();
     let ep = c.members[down].endpoint();
     eventually(
-        Duration::from_secs(20),
+        Duration::from_secs(30),
         "the restarted member to catch up",
-        || serializable_count(ep.clone(), "snap/") == 400,
-    );
-    assert!(
-        c.members[down]
-            .log_since_spawn()
-            .contains("applied a snapshot from the leader"),
-        "the member caught up without a snapshot:\n{}",
-        c.members[down].log_since_spawn()
+        || serializable_count(ep.clone(), "missed/") == writes as i64,
     );
     let endpoints: Vec<String> = c.members.iter().map(Member::endpoint).collect();
     let rev = rt().block_on(async {
-        client(endpoints[leader].clone())
+        client(leader_ep)
             .await
             .get("x", None)
             .await
@@ -289,6 +290,35 @@ fn a_member_down_past_the_snapshot_count_catches_up_by_snapshot() {
     eventually(Duration::from_secs(10), "equal hashes", || {
         hashes_agree(&endpoints, rev)
     });
+    (c, down)
+}
+
+#[test]
+fn a_member_down_past_the_snapshot_count_catches_up_by_snapshot() {
+    let (c, down) = restart_after_missed_writes(
+        &[
+            "--snapshot-count=100",
+            "--experimental-snapshot-catchup-entries=10",
+        ],
+        400,
+    );
+    let log = c.members[down].log_since_spawn();
+    assert!(
+        log.contains("applied a snapshot from the leader"),
+        "the member caught up without a snapshot:\n{log}"
+    );
+}
+
+/// More entries than the leader keeps in memory, fewer than a snapshot: the leader reads
+/// the missed entries back from its WAL.
+#[test]
+fn a_member_down_for_thousands_of_entries_catches_up_from_the_leaders_wal() {
+    let (c, down) = restart_after_missed_writes(&[], 3000);
+    let log = c.members[down].log_since_spawn();
+    assert!(
+        !log.contains("applied a snapshot from the leader"),
+        "the member needed a snapshot:\n{log}"
+    );
 }
 
 #[test]

@@ -227,6 +227,16 @@ mod tests {
     }
 
     #[test]
+    fn a_key_put_once_allocates_nothing() {
+        let mut ki = KeyIndex::default();
+        ki.put(r(7)).unwrap();
+        assert!(!ki.generations.spilled() && !ki.generations[0].revs.spilled());
+        assert!(std::mem::size_of::<KeyIndex>() <= 72);
+        ki.put(r(8)).unwrap();
+        assert_eq!(ki.generations(), vec![vec![(7, 0), (8, 0)]]);
+    }
+
+    #[test]
     fn generations_and_versions() {
         let ki = example();
         assert_eq!(
