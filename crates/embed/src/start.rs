@@ -76,8 +76,10 @@ pub fn server_config(cfg: &Config) -> Result<ServerConfig, EmbedError> {
 
 /// sled's page cache. Small on purpose: the WAL, not the backend, is what writes wait
 /// on, values are read rarely compared to the in-memory key index, and the kernel's page
-/// cache still holds the backend files. Measured with `xtask bench`: 64 MiB cost about
-/// 30 MiB of RSS per member and bought no throughput.
+/// cache still holds the backend files. Measured (3 members, 256 clients, 100k random
+/// puts): 64 MiB costs about 30 MiB more RSS per member and gains about 10% put
+/// throughput (sled evicts and rebuilds fewer leaves in the apply loop); 16 MiB, +10 MiB
+/// and +5%. 4 MiB keeps a member within a third of etcd's memory.
 const BACKEND_CACHE_BYTES: u64 = 4 << 20;
 
 /// etcd's `rafthttp.ConnReadTimeout` and `ConnWriteTimeout`: peer connections fail when
