@@ -42,13 +42,11 @@ impl WalReader {
     pub fn read(&self, loc: Location, index: u64) -> Result<Entry, WalError> {
         let path = self.dir.join(loc.segment.file_name());
         let mut open = self.open.borrow_mut();
-        if open.as_ref().is_none_or(|(name, _)| *name != loc.segment) {
-            let file = File::open(&path).map_err(io_err("open segment", &path))?;
-            *open = Some((loc.segment, file));
-        }
-        let Some((_, file)) = open.as_ref() else {
-            unreachable!("a segment was opened above");
+        let file = match open.take() {
+            Some((name, file)) if name == loc.segment => file,
+            _ => File::open(&path).map_err(io_err("open segment", &path))?,
         };
+        let file = &open.insert((loc.segment, file)).1;
         let mut header = [0u8; HEADER_LEN];
         file.read_exact_at(&mut header, loc.offset)
             .map_err(io_err("read entry from", &path))?;
