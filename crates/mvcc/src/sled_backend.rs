@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
+
 use crate::backend::KvPairs;
 use crate::{Backend, BatchOp, Bucket, MvccError, WriteBatch};
 
@@ -19,6 +21,19 @@ pub struct SledBackend {
     dir: PathBuf,
     /// Estimate of the bytes of live keys and values (dbSizeInUse).
     live_bytes: AtomicI64,
+    /// The last measured size of the files; remeasured once older than [`DISK_SIZE_TTL`]
+    /// and after every sync.
+    disk: Mutex<DiskSize>,
+}
+
+/// How long a measured file size is reused. sled measures by listing and stat-ing its
+/// directory, and every write asks (the quota check): measuring per request cost six
+/// system calls per put on the leader.
+const DISK_SIZE_TTL: Duration = Duration::from_millis(500);
+
+struct DiskSize {
+    bytes: u64,
+    measured_at: Instant,
 }
 
 impl std::fmt::Debug for SledBackend {
@@ -51,10 +66,15 @@ impl SledBackend {
             let (k, v) = item.map_err(|e| MvccError::backend("scan", e))?;
             live += (k.len() + v.len()) as i64;
         }
+        let disk = DiskSize {
+            bytes: db.size_on_disk().unwrap_or(0),
+            measured_at: Instant::now(),
+        };
         Ok(SledBackend {
             db,
             dir: dir.to_path_buf(),
             live_bytes: AtomicI64::new(live),
+            disk: Mutex::new(disk),
         })
     }
 
@@ -79,6 +99,16 @@ impl SledBackend {
             .get(key)
             .map_err(|e| MvccError::backend("get", e))?
             .map_or(0, |v| (key.len() + v.len()) as i64))
+    }
+
+    /// Measures the files now (sled walks its directory).
+    fn measure_disk(&self) -> u64 {
+        let bytes = self.db.size_on_disk().unwrap_or(0);
+        *self.disk.lock() = DiskSize {
+            bytes,
+            measured_at: Instant::now(),
+        };
+        bytes
     }
 }
 
@@ -159,11 +189,19 @@ impl Backend for SledBackend {
         self.db
             .flush()
             .map_err(|e| MvccError::backend("flush", e))?;
-        sync_dir_tree(&self.dir).map_err(|e| MvccError::backend("fsync", e))
+        sync_dir_tree(&self.dir).map_err(|e| MvccError::backend("fsync", e))?;
+        self.measure_disk();
+        Ok(())
     }
 
     fn size_bytes(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+        {
+            let disk = self.disk.lock();
+            if disk.measured_at.elapsed() < DISK_SIZE_TTL {
+                return disk.bytes;
+            }
+        }
+        self.measure_disk()
     }
 
     fn size_in_use_bytes(&self) -> u64 {
@@ -222,6 +260,20 @@ fn sync_dir_tree(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sync_measures_the_files_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = SledBackend::open(dir.path(), 1 << 20).unwrap();
+        b.sync().unwrap();
+        let before = b.size_bytes();
+        // sled counts every file in its blobs directory.
+        let blobs = dir.path().join("blobs");
+        std::fs::create_dir_all(&blobs).unwrap();
+        std::fs::write(blobs.join("extra"), vec![0u8; 1 << 20]).unwrap();
+        b.sync().unwrap();
+        assert!(b.size_bytes() >= before + (1 << 20), "{before}");
+    }
 
     #[test]
     fn roundtrip_sync_and_reopen() {
