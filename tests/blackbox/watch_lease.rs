@@ -145,6 +145,14 @@ fn etcdctl_lease_grant_keep_alive_time_to_live_revoke_list() {
         format!("lease {id} keepalived with TTL(60)\n")
     );
 
+    // Overwritten without the lease, lk2 leaves it (the previous lease is known without
+    // reading the previous value).
+    assert_eq!(run(&["put", "lk2", "v2b"]), "OK\n");
+    assert!(
+        run(&["lease", "timetolive", "--keys", &id]).ends_with("attached keys([lk1])\n"),
+        "lk2 detached"
+    );
+
     assert_eq!(
         run(&["lease", "revoke", &id]),
         format!("lease {id} revoked\n")
@@ -155,8 +163,8 @@ fn etcdctl_lease_grant_keep_alive_time_to_live_revoke_list() {
     );
     assert_eq!(
         run(&["get", "--prefix", "lk"]),
-        "",
-        "revoke deletes the keys"
+        "lk2\nv2b\n",
+        "revoke deletes the keys still attached"
     );
     assert_eq!(run(&["lease", "list"]), "found 0 leases\n");
 

@@ -31,7 +31,9 @@ struct Change {
     /// The new kv of a put; just the key for a delete.
     kv: KeyValue,
     tombstone: bool,
-    /// The kv before this change.
+    /// The kv before this change. A put reads it only when the request needs it
+    /// (prev_kv, ignore_value, ignore_lease): otherwise None even when the key existed,
+    /// and watchers that ask for it read it lazily (see the watch module).
     prev: Option<KeyValue>,
 }
 
@@ -242,6 +244,17 @@ impl<'a> WriteTxn<'a> {
         }
     }
 
+    /// (create revision, version) of the key as of this txn, from the index and the
+    /// pending changes: no backend read.
+    fn current_version(&self, key: &[u8]) -> Option<(i64, i64)> {
+        if let Some(pending) = self.overlay.get(key) {
+            return pending.as_ref().map(|kv| (kv.create_revision, kv.version));
+        }
+        let state = self.store.shared().state.read();
+        let (_, created, version) = state.index.get(key, self.base_rev)?;
+        Some((created.main, version))
+    }
+
     /// Keys of `range` alive at `at_rev`, seeing pending changes when `at_rev` is this
     /// txn's revision.
     fn collect_at(
@@ -257,7 +270,13 @@ impl<'a> WriteTxn<'a> {
     }
 
     fn do_put(&mut self, req: &PutRequest) -> Result<PutResponse, MvccError> {
-        let cur = self.current_kv(&req.key)?;
+        // Reading the current kv is a backend lookup of an old revision (a cache miss on a
+        // large key space): only done when the request uses its value or lease.
+        let cur = if req.prev_kv || req.ignore_value || req.ignore_lease {
+            self.current_kv(&req.key)?
+        } else {
+            None
+        };
         if (req.ignore_value || req.ignore_lease) && cur.is_none() {
             return Err(MvccError::KeyNotFound);
         }
@@ -273,8 +292,8 @@ impl<'a> WriteTxn<'a> {
             ),
             None => (req.value.clone(), req.lease),
         };
-        let (create_revision, version) = match &cur {
-            Some(c) => (c.create_revision, c.version + 1),
+        let (create_revision, version) = match self.current_version(&req.key) {
+            Some((created, version)) => (created, version + 1),
             None => (rev, 1),
         };
         let kv = KeyValue {

@@ -196,11 +196,13 @@ impl ApplyLoop {
         }
     }
 
-    /// Keeps the lessor's key <-> lease map in step with what the write changed.
+    /// Keeps the lessor's key <-> lease map in step with what the write changed. The
+    /// previous lease comes from that map, not from the event: a put's event carries no
+    /// prev_kv unless the request asked for it.
     fn track_leases(&self, events: &[Event]) {
         for ev in events {
             let Some(kv) = &ev.kv else { continue };
-            let prev = ev.prev_kv.as_ref().map(|p| p.lease).unwrap_or(0);
+            let prev = self.lessor.lease_of(&kv.key).unwrap_or(0);
             if ev.r#type == MvccEventType::Delete as i32 {
                 if prev != 0 {
                     self.lessor.detach(prev, &kv.key);

@@ -14,7 +14,7 @@ use super::index::{SpanIndex, WatcherKey};
 use super::key_span::KeySpan;
 use super::kick::Kick;
 use super::metrics::{EVENTS_TOTAL, SLOW_WATCHER_TOTAL, WATCH_STREAM_TOTAL, WATCHER_TOTAL};
-use super::options::{EventFilter, WatchOptions, event_key};
+use super::options::{EventFilter, WatchOptions, event_key, lacks_prev_kv};
 use super::queue::Queue;
 use super::update::{UpdateKind, WatchUpdate};
 
@@ -265,11 +265,16 @@ impl Groups {
 
     /// Hands revision `rev`'s events to the synced watchers. A watcher whose stream's
     /// queue is full becomes unsynced at `rev` and is caught up from history later.
-    pub(crate) fn notify(&mut self, rev: i64, events: &[Event]) {
-        self.rev = self.rev.max(rev);
+    ///
+    /// Returns false, having changed nothing, when a watcher asks for a prev_kv that an
+    /// event lacks (a put reads its previous kv only on request) and `prev_read` is false:
+    /// the caller reads them without holding this lock and calls again with true.
+    pub(crate) fn notify(&mut self, rev: i64, events: &[Event], prev_read: bool) -> bool {
         if self.synced.is_empty() {
-            return;
+            self.rev = self.rev.max(rev);
+            return true;
         }
+        let mut lacks_prev = false;
         let mut batches: Vec<(WatcherKey, Vec<Event>)> = Vec::new();
         let mut slots: HashMap<WatcherKey, usize> = HashMap::new();
         let watchers = &self.watchers;
@@ -281,6 +286,9 @@ impl Groups {
                 if w.min_rev > rev || !w.filter.accepts(ev) {
                     return;
                 }
+                if w.filter.prev_kv && !prev_read && lacks_prev_kv(ev) {
+                    lacks_prev = true;
+                }
                 let slot = *slots.entry(wk).or_insert_with(|| {
                     batches.push((wk, Vec::new()));
                     batches.len() - 1
@@ -288,6 +296,10 @@ impl Groups {
                 batches[slot].1.push(w.filter.shape(ev));
             });
         }
+        if lacks_prev {
+            return false;
+        }
+        self.rev = self.rev.max(rev);
         let mut delivered = 0usize;
         let mut victims = false;
         for (wk, events) in batches {
@@ -326,6 +338,7 @@ impl Groups {
             self.kick.kick();
             self.update_gauges();
         }
+        true
     }
 
     /// Starts a catch-up round at compaction revision `compact`: cancels unsynced

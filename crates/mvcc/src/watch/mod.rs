@@ -136,7 +136,16 @@ impl WatchableStore {
     /// Called by the apply loop after each committed write, in revision order, with the
     /// write's events in order. Never blocks on watchers or their consumers.
     pub fn notify(&self, revision: i64, events: &[Event]) {
-        self.inner.groups.lock().notify(revision, events);
+        if self.inner.groups.lock().notify(revision, events, false) {
+            return;
+        }
+        // A synced watcher wants a prev_kv the write did not read: read them outside the
+        // watcher lock (as catching up does), then deliver.
+        let events: Vec<Event> = events
+            .iter()
+            .map(|ev| sync::with_prev_kv(&self.inner.store, ev))
+            .collect();
+        self.inner.groups.lock().notify(revision, &events, true);
     }
 
     /// The whole key space was replaced (a snapshot from the leader) at `revision`: every

@@ -74,6 +74,17 @@ impl EventFilter {
     }
 }
 
+/// Whether `ev` is a put over an existing key that carries no prev_kv (the write did not
+/// read it). Deletes always carry theirs.
+pub(crate) fn lacks_prev_kv(ev: &Event) -> bool {
+    ev.prev_kv.is_none()
+        && ev.r#type == EventType::Put as i32
+        && ev
+            .kv
+            .as_ref()
+            .is_some_and(|kv| kv.create_revision != kv.mod_revision)
+}
+
 /// The revision an event happened at.
 pub(crate) fn event_revision(ev: &Event) -> i64 {
     ev.kv.as_ref().map_or(0, |kv| kv.mod_revision)

@@ -13,7 +13,7 @@ use etcd_api::mvccpb::{Event, KeyValue};
 use super::Inner;
 use super::groups::Plan;
 use super::index::SpanIndex;
-use super::options::{event_key, event_revision};
+use super::options::{event_key, event_revision, lacks_prev_kv};
 use crate::{KvStore, MvccError};
 
 /// Unsynced watchers served per round (etcd's maxWatchersPerSync).
@@ -94,6 +94,15 @@ fn distribute(store: &KvStore, plan: &Plan, events: &[Event]) -> Vec<Vec<Event>>
         });
     }
     batches
+}
+
+/// `ev` with its prev_kv read from the store if it lacks one it could have.
+pub(crate) fn with_prev_kv(store: &KvStore, ev: &Event) -> Event {
+    let mut ev = ev.clone();
+    if lacks_prev_kv(&ev) {
+        ev.prev_kv = prev_kv(store, &ev);
+    }
+    ev
 }
 
 /// The key's state just before `ev` (none for a creation, or when compacted away).

@@ -2,7 +2,7 @@
 //! running concurrently (or fail with Compacted, never with a missing revision).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use etcd_api::etcdserverpb::RangeRequest;
 use etcd_mvcc::{KvStore, MvccError};
@@ -14,9 +14,10 @@ for_each_backend!(readers_see_whole_txns, old_reads_race_compaction_safely);
 fn readers_see_whole_txns(fx: Fixture) {
     let store = Arc::new(fx.open());
     let stop = Arc::new(AtomicBool::new(false));
+    let total_checks = Arc::new(AtomicUsize::new(0));
     let readers: Vec<_> = (0..2)
         .map(|_| {
-            let (store, stop) = (store.clone(), stop.clone());
+            let (store, stop, total) = (store.clone(), stop.clone(), total_checks.clone());
             std::thread::spawn(move || {
                 let mut checks = 0;
                 while !stop.load(Ordering::Relaxed) {
@@ -33,12 +34,16 @@ fn readers_see_whole_txns(fx: Fixture) {
                             .all(|kv| kv.mod_revision <= r.header.unwrap().revision)
                     );
                     checks += 1;
+                    total.fetch_add(1, Ordering::Relaxed);
                 }
                 checks
             })
         })
         .collect();
-    for i in 0..300 {
+    // At least 300 txns, and on until the readers have checked a few times each (the
+    // writes can be done before a reader thread first runs).
+    let mut i = 0;
+    while i < 300 || total_checks.load(Ordering::Relaxed) < 100 {
         let t = txn_req(
             vec![],
             vec![
@@ -54,6 +59,7 @@ fn readers_see_whole_txns(fx: Fixture) {
                 .0
                 .unwrap();
         }
+        i += 1;
     }
     stop.store(true, Ordering::Relaxed);
     for r in readers {

@@ -11,6 +11,7 @@ for_each_backend!(
     ignore_value_and_ignore_lease,
     delete_range_counts_and_does_not_bump_when_empty,
     events_in_order_with_prev_kv,
+    a_plain_put_reads_no_previous_kv,
     failed_op_leaves_the_write_txn_unchanged,
     dropped_write_txn_discards_everything,
     write_txn_reads_its_own_writes,
@@ -171,8 +172,12 @@ fn events_in_order_with_prev_kv(fx: Fixture) {
     let store = fx.open();
     put(&store, "a", "1");
     put(&store, "b", "2");
+    let with_prev = PutRequest {
+        prev_kv: true,
+        ..put_req("a", "3")
+    };
     let (_, events) = apply(&store, |t| {
-        t.put(&put_req("a", "3")).unwrap();
+        t.put(&with_prev).unwrap();
         t.put(&put_req("c", "4")).unwrap();
         t.delete_range(&del_req("b", "")).unwrap();
     });
@@ -199,6 +204,29 @@ fn events_in_order_with_prev_kv(fx: Fixture) {
     let (_, events) = apply(&store, |_| ());
     assert!(events.is_empty());
     assert_eq!(store.current_revision(), 4);
+}
+
+/// A put that does not ask for the previous kv does not read it (a backend lookup of an
+/// old revision), yet gets the version and create revision right from the key index.
+fn a_plain_put_reads_no_previous_kv(fx: Fixture) {
+    let store = fx.open();
+    put(&store, "a", "1"); // 2
+    put(&store, "a", "2"); // 3
+    let (_, events) = apply(&store, |t| {
+        t.put(&put_req("a", "3")).unwrap();
+    });
+    assert_eq!(events[0].prev_kv, None);
+    let kv = events[0].kv.as_ref().unwrap();
+    assert_eq!((kv.create_revision, kv.mod_revision, kv.version), (2, 4, 3));
+    // In a txn, a put after a delete of the same key starts a new generation.
+    let (_, events) = apply(&store, |t| {
+        t.delete_range(&del_req("a", "")).unwrap();
+        t.put(&put_req("a", "4")).unwrap();
+    });
+    let kv = events[1].kv.as_ref().unwrap();
+    assert_eq!((kv.create_revision, kv.mod_revision, kv.version), (5, 5, 1));
+    let r = range(&store, rr("a", ""));
+    assert_eq!((r.kvs[0].create_revision, r.kvs[0].version), (5, 1));
 }
 
 fn failed_op_leaves_the_write_txn_unchanged(fx: Fixture) {
