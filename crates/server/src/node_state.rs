@@ -149,4 +149,37 @@ impl NodeState {
     pub fn fatal_error(&self) -> Option<String> {
         self.fatal.lock().clone()
     }
+
+    /// Runs `f` (a thread's body); if it panics, the member stops with a fatal error that
+    /// names `thread`. Returns whether it panicked.
+    pub fn run_or_fail(&self, thread: &str, f: impl FnOnce()) -> bool {
+        let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) else {
+            return false;
+        };
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        self.fail(format!("the {thread} thread panicked: {what}"));
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_thread_stops_the_member_with_the_reason() {
+        let state = NodeState::new(1, 0, 0, 0);
+        assert!(!state.run_or_fail("apply", || {}));
+        assert!(!state.is_stopped());
+        assert!(state.run_or_fail("raft", || panic!("overflow at {}", 7)));
+        assert!(state.is_stopped());
+        assert_eq!(
+            state.fatal_error().as_deref(),
+            Some("the raft thread panicked: overflow at 7")
+        );
+    }
 }

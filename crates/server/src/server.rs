@@ -180,10 +180,18 @@ impl EtcdServer {
             snapshot_count: cfg.snapshot_count.max(1),
             snapshot_index: boot.snapshot_index,
         };
+        // A panic on one of these threads stops the member with a fatal error instead of
+        // leaving it up with nothing applying or replicating.
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            let (state, waiters, thread) = (state.clone(), waiters.clone(), name.to_string());
+            let guarded = move || {
+                if state.run_or_fail(&thread, f) {
+                    waiters.fail_all(|| ServerError::Stopped);
+                }
+            };
             std::thread::Builder::new()
                 .name(name.to_string())
-                .spawn(f)
+                .spawn(guarded)
                 .map_err(|source| ServerError::DataDir {
                     path: name.to_string(),
                     source,
