@@ -205,8 +205,9 @@ impl Backend for SledBackend {
     }
 
     fn size_in_use_bytes(&self) -> u64 {
-        let live = self.live_bytes.load(Ordering::Relaxed).max(0) as u64;
-        live.min(self.size_bytes())
+        // Not capped by the (cached, possibly stale) file size: the quota check reads this
+        // on every write and must see the database grow at once.
+        self.live_bytes.load(Ordering::Relaxed).max(0) as u64
     }
 }
 

@@ -373,7 +373,7 @@ impl EtcdServer {
             raft_term: self.state.term(),
             raft_applied_index: self.state.applied(),
             errors: self.alarms.status_errors(),
-            db_size_in_use: backend.size_in_use_bytes() as i64,
+            db_size_in_use: backend.size_in_use_bytes().min(backend.size_bytes()) as i64,
             is_learner: self.state.is_learner(),
             storage_version: CLUSTER_VERSION.to_string(),
             db_size_quota: self.cfg.quota_bytes() as i64,
