@@ -47,6 +47,13 @@ pub trait Backend: Send + Sync + 'static {
         Ok(())
     }
 
+    /// The apply loop finished a batch of entries. A buffering backend may hand its
+    /// writes on now or keep collecting them for a bounded time; by default this is
+    /// [`Backend::flush`].
+    fn batch_done(&self) -> Result<(), MvccError> {
+        self.flush()
+    }
+
     /// Makes every write so far durable (the WAL is released only after this returns).
     fn sync(&self) -> Result<(), MvccError>;
 

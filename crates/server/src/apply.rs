@@ -95,8 +95,8 @@ impl ApplyLoop {
                 _ => self.apply_normal(e)?,
             }
         }
-        // One backend write for the whole batch (readers already see it).
-        self.store.backend().flush()?;
+        // Readers already see the batch; the backend writes it on with others.
+        self.store.backend().batch_done()?;
         self.state.set_applied(last_index);
         metrics::gauge!(m::PROPOSALS_APPLIED).set(last_index as f64);
         if conf_changed || last_index - self.snapshot_index >= self.snapshot_count {
