@@ -181,6 +181,10 @@ impl Backend for SledBackend {
         self.db
             .apply_batch(sled_batch)
             .map_err(|e| MvccError::backend("write batch", e))?;
+        // sled frees replaced pages through crossbeam-epoch, which collects a thread's
+        // garbage only every 128 pins: with one batch per 10 ms that took a member from
+        // 45 to 90 MiB and cost CPU in cache misses. Collect after every batch.
+        crossbeam_epoch::pin().flush();
         self.live_bytes.fetch_add(delta, Ordering::Relaxed);
         Ok(())
     }
