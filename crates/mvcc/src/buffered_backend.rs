@@ -25,8 +25,8 @@ use parking_lot::Mutex;
 use crate::backend::KvPairs;
 use crate::{Backend, BatchOp, Bucket, MvccError, WriteBatch};
 
-/// Pending writes are flushed without waiting for [`Backend::flush`] beyond this many
-/// keys (a long replay after a restart applies many entries in one batch).
+/// Pending writes are flushed at once, without waiting for [`FLUSH_INTERVAL`], beyond this
+/// many keys (a long replay after a restart applies many entries in one batch).
 const MAX_PENDING_KEYS: usize = 10_000;
 /// ... or beyond this many bytes of keys and values.
 const MAX_PENDING_BYTES: usize = 32 << 20;
