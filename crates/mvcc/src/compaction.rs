@@ -219,6 +219,9 @@ fn compact(shared: &Shared, rev: i64, stop: &AtomicBool) -> Result<bool, MvccErr
             shared.backend.write(batch)?;
         }
         if finished {
+            // Not an apply batch: hand the last deletes on now, so the space they free
+            // shows in the size estimates (the quota) by the time the waiter is told.
+            shared.backend.flush()?;
             return Ok(true);
         }
         if let Some(last) = keys.last() {
