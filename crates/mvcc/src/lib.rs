@@ -16,6 +16,7 @@ mod crc32c;
 mod error;
 mod hash;
 mod history;
+mod key_chunks;
 mod key_index;
 mod key_range;
 mod mem_backend;

@@ -1,5 +1,6 @@
 //! The default [`Backend`]: one sled tree, keys prefixed by their bucket's byte, so a
-//! [`WriteBatch`] is one atomic sled batch.
+//! [`WriteBatch`] is one atomic sled batch. The key bucket is stored in chunks of many
+//! revisions ([`crate::key_chunks`]).
 
 use std::fs::File;
 use std::io;
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use crate::backend::KvPairs;
+use crate::key_chunks::{self, CHUNK_PREFIX, Stager};
 use crate::{Backend, BatchOp, Bucket, MvccError, WriteBatch};
 
 /// A [`Backend`] stored in a sled database directory.
@@ -24,6 +26,9 @@ pub struct SledBackend {
     /// The last measured size of the files; remeasured once older than [`DISK_SIZE_TTL`]
     /// and after every sync.
     disk: Mutex<DiskSize>,
+    /// Held by a write from its first read to its batch: key-bucket chunks are read,
+    /// changed and written back.
+    writer: Mutex<()>,
 }
 
 /// How long a measured file size is reused. sled measures by listing and stat-ing its
@@ -61,10 +66,13 @@ impl SledBackend {
             .cache_capacity(cache_bytes)
             .flush_every_ms(None);
         let db = open_waiting_for_lock(&config).map_err(|e| MvccError::backend("open", e))?;
-        let mut live = 0i64;
+        key_chunks::repack(&db, Bucket::Key.prefix())?;
+        let mut live = key_chunks::live_bytes(&db)?;
         for item in db.iter() {
             let (k, v) = item.map_err(|e| MvccError::backend("scan", e))?;
-            live += (k.len() + v.len()) as i64;
+            if k.first() != Some(&CHUNK_PREFIX) {
+                live += (k.len() + v.len()) as i64;
+            }
         }
         let disk = DiskSize {
             bytes: db.size_on_disk().unwrap_or(0),
@@ -75,6 +83,7 @@ impl SledBackend {
             dir: dir.to_path_buf(),
             live_bytes: AtomicI64::new(live),
             disk: Mutex::new(disk),
+            writer: Mutex::new(()),
         })
     }
 
@@ -114,6 +123,9 @@ impl SledBackend {
 
 impl Backend for SledBackend {
     fn get(&self, bucket: Bucket, key: &[u8]) -> Result<Option<Vec<u8>>, MvccError> {
+        if bucket == Bucket::Key {
+            return key_chunks::get(&self.db, key);
+        }
         Ok(self
             .db
             .get(full_key(bucket, key))
@@ -128,6 +140,9 @@ impl Backend for SledBackend {
         end: Option<&[u8]>,
         limit: Option<usize>,
     ) -> Result<KvPairs, MvccError> {
+        if bucket == Bucket::Key {
+            return key_chunks::scan(&self.db, start, end, limit, true);
+        }
         let Some(iter) = self.range(bucket, start, end) else {
             return Ok(Vec::new());
         };
@@ -146,6 +161,10 @@ impl Backend for SledBackend {
         end: Option<&[u8]>,
         limit: Option<usize>,
     ) -> Result<Vec<Vec<u8>>, MvccError> {
+        if bucket == Bucket::Key {
+            let pairs = key_chunks::scan(&self.db, start, end, limit, false)?;
+            return Ok(pairs.into_iter().map(|(k, _)| k).collect());
+        }
         let Some(iter) = self.range(bucket, start, end) else {
             return Ok(Vec::new());
         };
@@ -158,16 +177,24 @@ impl Backend for SledBackend {
     }
 
     fn write(&self, batch: WriteBatch) -> Result<(), MvccError> {
+        let _writer = self.writer.lock();
         let mut sled_batch = sled::Batch::default();
+        let mut chunks = Stager::new(&self.db);
         let mut delta = 0i64;
         for op in batch.into_ops() {
             match op {
+                BatchOp::Put {
+                    bucket: Bucket::Key,
+                    key,
+                    value,
+                } => chunks.put(key, value)?,
+                BatchOp::Delete {
+                    bucket: Bucket::Key,
+                    key,
+                } => chunks.delete(&key)?,
                 BatchOp::Put { bucket, key, value } => {
                     let k = full_key(bucket, &key);
-                    // Key-bucket keys are revisions, never overwritten: skip the lookup.
-                    if bucket != Bucket::Key {
-                        delta -= self.old_len(&k)?;
-                    }
+                    delta -= self.old_len(&k)?;
                     delta += (k.len() + value.len()) as i64;
                     sled_batch.insert(k, value);
                 }
@@ -178,6 +205,8 @@ impl Backend for SledBackend {
                 }
             }
         }
+        delta += chunks.delta;
+        chunks.finish(&mut sled_batch);
         self.db
             .apply_batch(sled_batch)
             .map_err(|e| MvccError::backend("write batch", e))?;
