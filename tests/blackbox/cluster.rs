@@ -8,22 +8,13 @@ use std::time::{Duration, Instant};
 use etcd_client::{Client, GetOptions};
 
 use crate::support::cluster::Cluster;
-use crate::support::{Member, ctl, ctl_ok, etcdctl, rt};
+use crate::support::{Member, ctl, ctl_ok, etcdctl, eventually, rt};
 
 /// Fast raft timings so elections settle within a second.
 const FAST: &[&str] = &["--heartbeat-interval=50", "--election-timeout=500"];
 
 async fn client(endpoint: String) -> Client {
     Client::connect([endpoint], None).await.expect("connect")
-}
-
-/// Polls `f` until it returns true or `timeout` passes.
-fn eventually(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// Each member's HashKV at `revision`, or None while any member cannot answer yet (it is

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::support::cluster::{Cluster, Schemes};
 use crate::support::pki::{Ca, Files, Identity};
 use crate::support::tls_probe::{TLS12, TLS13, cipher_suite, der, handshake};
-use crate::support::{Member, ctl, ctl_ok, etcdctl};
+use crate::support::{Member, ctl, ctl_ok, etcdctl, eventually};
 
 /// Fast raft timings so elections settle within a second.
 const FAST: &[&str] = &["--heartbeat-interval=50", "--election-timeout=500"];
@@ -68,15 +68,6 @@ fn tls_member(identity: &Identity, extra: &[String]) -> Member {
     m.spawn();
     m.wait_ready();
     m
-}
-
-/// Polls `f` until it returns true or `timeout` passes.
-fn eventually(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// `etcdctl member add NAME --peer-urls=URL`, retried while the cluster answers

@@ -357,6 +357,15 @@ pub fn ctl_ok(etcdctl: &Path, endpoint: &str, args: &[&str]) -> String {
 }
 
 /// A tokio runtime for tests that use the async client.
+/// Polls `f` until it returns true or `timeout` passes.
+pub fn eventually(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 pub fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
