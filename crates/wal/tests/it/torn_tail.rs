@@ -94,6 +94,17 @@ fn flipped_bits_in_the_last_record_are_repaired_with_a_warning() {
         .with_writer(log.clone())
         .with_ansi(false)
         .finish();
+    // tracing caches each callsite's interest process-wide, asking the subscriber of
+    // whichever thread reaches it first: a sibling test repairing a WAL with no subscriber
+    // would disable the warning for this thread too (seen once in CI). A global subscriber
+    // that takes every event and drops it keeps every callsite enabled; this thread's own
+    // subscriber still gets the events.
+    let _ = tracing::subscriber::set_global_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(std::io::sink)
+            .finish(),
+    );
     let opened =
         tracing::subscriber::with_default(subscriber, || Wal::open(dir.path(), opts(SIZE)));
     let (wal, contents) = opened.unwrap();
