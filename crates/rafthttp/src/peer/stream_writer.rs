@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use parking_lot::Mutex;
 use raft::eraftpb::Message;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
@@ -46,30 +45,15 @@ pub(crate) enum Refused {
 
 /// The handle shared by `send` (which queues) and the stream handler (which attaches).
 ///
-/// Invariants:
-/// - a queued message is tagged with the connection epoch it was routed for and is only
-///   ever written to that connection; messages left over from a connection that closed
-///   are dropped, never delivered late on the next one;
-/// - messages reach the response in the order they were sent: one goes straight to the
-///   response body (skipping the writer task, a thread hand-off on every commit's path)
-///   only while nothing queued before it is still on its way there.
+/// Invariant: a queued message is tagged with the connection epoch it was routed for
+/// and is only ever written to that connection; messages left over from a connection
+/// that closed are dropped, never delivered late on the next one.
 pub(crate) struct StreamWriter {
     kind: StreamKind,
     /// `epoch << 1 | attached`.
     state: AtomicU64,
     queue: mpsc::Sender<(u64, Message)>,
     conns: mpsc::UnboundedSender<BodySender>,
-    direct: Mutex<Direct>,
-}
-
-/// The body of the current connection as senders may write to it directly.
-#[derive(Default)]
-struct Direct {
-    /// The connection's epoch and body; None while no connection is attached.
-    body: Option<(u64, BodySender)>,
-    /// Messages in the queue or taken from it and not yet in the body.
-    queued: usize,
-    metrics: Option<Arc<PeerMetrics>>,
 }
 
 /// The receiving ends, owned by the writer task.
@@ -88,7 +72,6 @@ impl StreamWriter {
                 state: AtomicU64::new(0),
                 queue,
                 conns,
-                direct: Mutex::new(Direct::default()),
             }),
             WriterInputs {
                 queue: queue_rx,
@@ -107,50 +90,12 @@ impl StreamWriter {
         if state & 1 == 0 {
             return Err(Refused::NotAttached(msg));
         }
-        let epoch = state >> 1;
-        let mut direct = self.direct.lock();
-        // Only into an idle body: under load the writer task coalesces queued messages
-        // into one chunk, which costs the connection fewer writes.
-        if direct.queued == 0
-            && let Some((e, body)) = &direct.body
-            && *e == epoch
-            && body.capacity() == body.max_capacity()
-        {
-            let mut buf = BytesMut::new();
-            if codec::encode_frame(&msg, &mut buf).is_ok() {
-                let len = buf.len() as u64;
-                if body.try_send(Ok(buf.freeze())).is_ok() {
-                    if let Some(m) = &direct.metrics {
-                        m.sent_bytes.increment(len);
-                    }
-                    return Ok(());
-                }
-            }
-            // The body is full (or the message does not encode): the writer task takes
-            // it, and everything after it, in order.
-        }
-        match self.queue.try_send((epoch, msg)) {
-            Ok(()) => {
-                direct.queued += 1;
-                Ok(())
-            }
+        match self.queue.try_send((state >> 1, msg)) {
+            Ok(()) => Ok(()),
             Err(TrySendError::Full((_, msg)) | TrySendError::Closed((_, msg))) => {
                 Err(Refused::Full(msg))
             }
         }
-    }
-
-    /// The writer task took `n` queued messages and they are in the body (or dropped).
-    fn unqueued(&self, n: usize) {
-        let mut direct = self.direct.lock();
-        direct.queued = direct.queued.saturating_sub(n);
-    }
-
-    /// The connection senders write to directly, or none.
-    fn set_direct(&self, body: Option<(u64, BodySender)>, metrics: &Arc<PeerMetrics>) {
-        let mut direct = self.direct.lock();
-        direct.body = body;
-        direct.metrics.get_or_insert_with(|| metrics.clone());
     }
 
     #[cfg(test)]
@@ -207,11 +152,7 @@ pub(crate) async fn run(
             },
         };
         match event {
-            Event::NewConn(None) | Event::Queued(None) => {
-                // Senders must not keep the response open once the writer is gone.
-                w.detach(epoch);
-                return;
-            }
+            Event::NewConn(None) | Event::Queued(None) => return,
             Event::NewConn(Some(conn)) => {
                 if current.take().is_some() {
                     w.log_closed("replaced by a new connection");
@@ -222,7 +163,6 @@ pub(crate) async fn run(
                     continue;
                 }
                 epoch += 1;
-                w.writer.set_direct(Some((epoch, conn.clone())), &w.metrics);
                 w.writer.state.store(epoch << 1 | 1, Ordering::Release);
                 w.status.activate();
                 tracing::info!(
@@ -256,16 +196,16 @@ pub(crate) async fn run(
                 }
             }
             Event::Queued(Some(first)) => {
-                let (buf, count, taken) = w.batch(first, epoch, &mut inputs.queue);
-                if count > 0
-                    && let Err(err) = w.write(&current, buf).await
-                {
+                let (buf, count) = w.batch(first, epoch, &mut inputs.queue);
+                if count == 0 {
+                    continue;
+                }
+                if let Err(err) = w.write(&current, buf).await {
                     current = None;
                     w.fail(epoch, &err);
                     w.shared.raft.report_unreachable(peer);
                     w.metrics.sent_failures.increment(count);
                 }
-                w.writer.unqueued(taken);
             }
         }
     }
@@ -281,21 +221,18 @@ struct Worker {
 
 impl Worker {
     /// Encodes `first` and whatever else is queued for this epoch into one chunk;
-    /// returns it with the number of messages in it and the number taken from the queue.
-    /// Stale messages are dropped.
+    /// returns it with the number of messages in it. Stale messages are dropped.
     fn batch(
         &self,
         first: (u64, Message),
         epoch: u64,
         queue: &mut mpsc::Receiver<(u64, Message)>,
-    ) -> (Bytes, u64, usize) {
+    ) -> (Bytes, u64) {
         let mut buf = BytesMut::new();
         let mut count = 0;
         let mut stale = 0;
-        let mut taken = 0;
         let mut next = Some(first);
         while let Some((e, msg)) = next {
-            taken += 1;
             if e != epoch {
                 stale += 1;
             } else {
@@ -318,7 +255,7 @@ impl Worker {
             self.shared.raft.report_unreachable(self.peer);
             self.metrics.sent_failures.increment(stale);
         }
-        (buf.freeze(), count, taken)
+        (buf.freeze(), count)
     }
 
     async fn write(&self, conn: &Option<BodySender>, chunk: Bytes) -> Result<(), RaftHttpError> {
@@ -341,7 +278,6 @@ impl Worker {
 
     fn detach(&self, epoch: u64) {
         self.writer.state.store(epoch << 1, Ordering::Release);
-        self.writer.set_direct(None, &self.metrics);
     }
 
     fn fail(&self, epoch: u64, err: &RaftHttpError) {
@@ -389,60 +325,5 @@ mod tests {
         ));
         // Queued messages carry the epoch they were routed for.
         assert_eq!(inputs.queue.try_recv().map(|(e, _)| e).ok(), Some(3));
-    }
-
-    fn msg(index: u64) -> Message {
-        Message {
-            index,
-            ..Default::default()
-        }
-    }
-
-    /// The index of every message in `chunk` (frames as `codec` writes them).
-    fn indexes(chunk: &Bytes) -> Vec<u64> {
-        let mut frames = codec::FrameDecoder::default();
-        frames.push(chunk);
-        let mut out = Vec::new();
-        while let Some(frame) = frames.next_frame().expect("whole frames") {
-            out.push(codec::decode(&frame).expect("a message").index);
-        }
-        out
-    }
-
-    #[test]
-    fn an_idle_body_takes_messages_directly_and_a_busy_one_queues_them_in_order() {
-        let (w, mut inputs) = StreamWriter::new(StreamKind::MsgApp);
-        let (body, mut rx) = crate::body::ChannelBody::new(STREAM_BODY_BUFFER);
-        let metrics = Arc::new(PeerMetrics::new(1, 2));
-        w.set_direct(Some((3, body)), &metrics);
-        w.state.store(3 << 1 | 1, Ordering::Release);
-
-        // Idle body: straight in, without the writer task.
-        assert!(w.try_send(msg(1)).is_ok());
-        // The body holds a chunk nobody took yet: the next message queues, and so does
-        // every one after it while that one is queued, even once the body is idle.
-        assert!(w.try_send(msg(2)).is_ok());
-        assert_eq!(indexes(&rx.try_next_chunk().unwrap().unwrap()), vec![1]);
-        assert!(w.try_send(msg(3)).is_ok());
-        assert!(rx.try_next_chunk().unwrap().is_none());
-        let queued: Vec<u64> = std::iter::from_fn(|| inputs.queue.try_recv().ok())
-            .map(|(epoch, m)| {
-                assert_eq!(epoch, 3);
-                m.index
-            })
-            .collect();
-        assert_eq!(queued, vec![2, 3]);
-
-        // Once the writer task has put them in the body, sending goes direct again.
-        w.unqueued(2);
-        assert!(w.try_send(msg(4)).is_ok());
-        assert_eq!(indexes(&rx.try_next_chunk().unwrap().unwrap()), vec![4]);
-
-        // Detached: nothing keeps the body open.
-        w.state.store(3 << 1, Ordering::Release);
-        w.set_direct(None, &metrics);
-        assert!(matches!(w.try_send(msg(5)), Err(Refused::NotAttached(_))));
-        assert!(rx.try_next_chunk().unwrap().is_none());
-        drop(w);
     }
 }
