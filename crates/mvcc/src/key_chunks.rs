@@ -45,6 +45,11 @@ const LEN_BYTES: usize = 4;
 
 type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
+/// Bytes an entry takes in an encoded chunk.
+fn encoded_len(key: &[u8], value: &[u8]) -> usize {
+    2 * LEN_BYTES + key.len() + value.len()
+}
+
 fn sled_key(first: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(first.len() + 1);
     k.push(CHUNK_PREFIX);
@@ -88,7 +93,12 @@ impl<'a> Iterator for Walk<'a> {
         if self.buf.is_empty() {
             return None;
         }
-        Some(self.field().and_then(|k| Ok((k, self.field()?))))
+        let entry = self.field().and_then(|k| Ok((k, self.field()?)));
+        if entry.is_err() {
+            // Nothing after a damaged field can be framed: end after the error.
+            self.buf = &[];
+        }
+        Some(entry)
     }
 }
 
@@ -97,10 +107,7 @@ fn walk(buf: &[u8]) -> Walk<'_> {
 }
 
 fn encode(entries: &Entries) -> Vec<u8> {
-    let size = entries
-        .iter()
-        .map(|(k, v)| 2 * LEN_BYTES + k.len() + v.len())
-        .sum();
+    let size = entries.iter().map(|(k, v)| encoded_len(k, v)).sum();
     let mut out = Vec::with_capacity(size);
     for (k, v) in entries {
         out.extend_from_slice(&(k.len() as u32).to_le_bytes());
@@ -227,10 +234,7 @@ struct Loaded {
 
 impl Loaded {
     fn new(entries: Entries, upper: Option<Vec<u8>>) -> Self {
-        let bytes = entries
-            .iter()
-            .map(|(k, v)| 2 * LEN_BYTES + k.len() + v.len())
-            .sum();
+        let bytes = entries.iter().map(|(k, v)| encoded_len(k, v)).sum();
         Loaded {
             upper,
             entries,
@@ -332,7 +336,7 @@ impl<'a> Stager<'a> {
             }
             Err(i) => {
                 self.delta += entry_size(&key, &value);
-                c.bytes += 2 * LEN_BYTES + key.len() + value.len();
+                c.bytes += encoded_len(&key, &value);
                 c.entries.insert(i, (key, value));
                 c.dirty = true;
             }
@@ -351,7 +355,7 @@ impl<'a> Stager<'a> {
         if let Ok(i) = c.entries.binary_search_by(|(k, _)| k.as_slice().cmp(key)) {
             let (k, v) = c.entries.remove(i);
             self.delta -= entry_size(&k, &v);
-            c.bytes -= 2 * LEN_BYTES + k.len() + v.len();
+            c.bytes -= encoded_len(&k, &v);
             c.dirty = true;
         }
         Ok(())
