@@ -25,6 +25,7 @@ use crate::membership::{MemberChange, Membership, save_conf_state};
 use crate::metrics as m;
 use crate::node_state::NodeState;
 use crate::raft_loop::{Peers, RaftMsg};
+use crate::spin_recv::{SPIN, recv_spinning};
 use crate::wait::{Applied, ApplyResult, Waiters};
 
 /// What the raft loop hands over, in log order.
@@ -56,7 +57,10 @@ pub struct ApplyLoop {
 
 impl ApplyLoop {
     pub fn run(mut self) {
-        while let Ok(msg) = self.rx.recv() {
+        // Spin only after work: an idle member's apply thread sleeps.
+        let mut spin = Duration::ZERO;
+        while let Ok(msg) = recv_spinning(&self.rx, spin, None) {
+            spin = SPIN;
             let result = match msg {
                 ApplyMsg::Entries(entries) => self.apply_batch(entries),
                 ApplyMsg::Snapshot(meta) => self.restore(&meta),

@@ -30,6 +30,7 @@ mod read_index;
 mod server;
 mod services;
 mod snapshot_send;
+mod spin_recv;
 mod status;
 mod wait;
 

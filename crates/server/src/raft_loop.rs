@@ -22,7 +22,13 @@ use crate::metrics as m;
 use crate::node_state::NodeState;
 use crate::raft_log::{RaftLog, to_wal_entry};
 use crate::snapshot_send::send_snapshot;
+use crate::spin_recv::{SPIN, recv_spinning};
 use crate::wait::Waiters;
+
+/// How long after the log last moved the loop still spins before sleeping: traffic
+/// (even one client's, a put every millisecond or so) keeps it warm, an idle member
+/// (heartbeats only) sleeps.
+const WARM: Duration = Duration::from_millis(10);
 
 /// Work for the raft loop.
 pub enum RaftMsg {
@@ -120,12 +126,18 @@ impl RaftLoop {
     fn run_inner(&mut self) -> Result<()> {
         let mut next_tick = Instant::now() + self.tick;
         let mut applied_reported = self.state.applied();
+        // Until when the log counts as moving: while it does, waits spin first.
+        let mut warm_until = Instant::now();
         loop {
             if self.state.is_stopped() {
                 return Ok(());
             }
-            let wait = next_tick.saturating_duration_since(Instant::now());
-            match self.rx.recv_timeout(wait) {
+            let spin = if Instant::now() < warm_until {
+                SPIN
+            } else {
+                Duration::ZERO
+            };
+            match recv_spinning(&self.rx, spin, Some(next_tick)) {
                 Ok(msg) => self.handle(msg)?,
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
@@ -148,8 +160,8 @@ impl RaftLoop {
                 self.node.mut_store().spill(applied);
                 applied_reported = applied;
             }
-            if self.node.has_ready() {
-                self.on_ready()?;
+            if self.node.has_ready() && self.on_ready()? {
+                warm_until = Instant::now() + WARM;
             }
         }
     }
@@ -206,8 +218,10 @@ impl RaftLoop {
         Ok(())
     }
 
-    fn on_ready(&mut self) -> Result<()> {
+    /// Handles one Ready; true if the log moved (entries persisted or committed).
+    fn on_ready(&mut self) -> Result<bool> {
         let mut rd = self.node.ready();
+        let mut moved = !rd.committed_entries().is_empty();
         if let Some(ss) = rd.ss() {
             self.on_soft_state(ss.leader_id, ss.raft_state);
         }
@@ -239,6 +253,7 @@ impl RaftLoop {
         self.to_apply(rd.take_committed_entries())?;
 
         let entries = rd.take_entries();
+        moved |= !entries.is_empty();
         let hs = rd.hs().cloned();
         if !entries.is_empty() || hs.is_some() {
             let wal_entries = entries
@@ -283,8 +298,10 @@ impl RaftLoop {
         if !light.messages().is_empty() {
             self.send(light.take_messages());
         }
-        self.to_apply(light.take_committed_entries())?;
-        Ok(())
+        let committed = light.take_committed_entries();
+        moved |= !committed.is_empty();
+        self.to_apply(committed)?;
+        Ok(moved)
     }
 
     fn to_apply(&self, entries: Vec<Entry>) -> Result<()> {
