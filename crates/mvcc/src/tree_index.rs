@@ -193,7 +193,7 @@ mod tests {
 
         let keys: Vec<&[u8]> = t
             .span(&KeyRange::new(b"a", b"c"))
-            .map(|(k, _)| &k[..])
+            .map(|(k, _)| k)
             .collect();
         assert_eq!(keys, vec![&b"a"[..], b"b"]);
         assert_eq!(t.span(&KeyRange::new(b"c", b"a")).count(), 0);
