@@ -191,10 +191,7 @@ mod tests {
         assert_eq!(t.tombstone(b"zz", r(7)), Err(IndexError::NotAlive));
         assert_eq!((t.len(), t.alive()), (3, 2));
 
-        let keys: Vec<&[u8]> = t
-            .span(&KeyRange::new(b"a", b"c"))
-            .map(|(k, _)| k)
-            .collect();
+        let keys: Vec<&[u8]> = t.span(&KeyRange::new(b"a", b"c")).map(|(k, _)| k).collect();
         assert_eq!(keys, vec![&b"a"[..], b"b"]);
         assert_eq!(t.span(&KeyRange::new(b"c", b"a")).count(), 0);
         assert_eq!(t.span(&KeyRange::new(b"b", b"\0")).count(), 2);
