@@ -23,6 +23,7 @@ mod peer_client;
 mod peer_http;
 mod peer_transport;
 mod proposal;
+mod proposal_batch;
 mod raft_log;
 mod raft_logger;
 mod raft_loop;

@@ -20,6 +20,7 @@ use crate::error::{Result, ServerError};
 use crate::ids::id_hex;
 use crate::metrics as m;
 use crate::node_state::NodeState;
+use crate::proposal_batch::ProposalBatch;
 use crate::raft_log::{RaftLog, to_wal_entry};
 use crate::snapshot_send::send_snapshot;
 use crate::spin_recv::{SPIN, recv_spinning};
@@ -128,6 +129,7 @@ impl RaftLoop {
         let mut applied_reported = self.state.applied();
         // Until when the log counts as moving: while it does, waits spin first.
         let mut warm_until = Instant::now();
+        let mut proposals = ProposalBatch::default();
         loop {
             if self.state.is_stopped() {
                 return Ok(());
@@ -138,14 +140,15 @@ impl RaftLoop {
                 Duration::ZERO
             };
             match recv_spinning(&self.rx, spin, Some(next_tick)) {
-                Ok(msg) => self.handle(msg)?,
+                Ok(msg) => self.take(msg, &mut proposals)?,
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
             }
             // Everything that queued up while we were busy goes into the same Ready.
             while let Ok(msg) = self.rx.try_recv() {
-                self.handle(msg)?;
+                self.take(msg, &mut proposals)?;
             }
+            proposals.propose(&mut self.node, &self.waiters);
             let now = Instant::now();
             if now >= next_tick {
                 self.node.tick();
@@ -166,13 +169,23 @@ impl RaftLoop {
         }
     }
 
+    /// Client proposals join the turn's batch; anything else is handled after the
+    /// proposals that arrived before it.
+    fn take(&mut self, msg: RaftMsg, proposals: &mut ProposalBatch) -> Result<()> {
+        if let RaftMsg::Propose { id, data } = msg {
+            proposals.push(id, data);
+            return Ok(());
+        }
+        proposals.propose(&mut self.node, &self.waiters);
+        self.handle(msg)
+    }
+
     fn handle(&mut self, msg: RaftMsg) -> Result<()> {
         match msg {
             RaftMsg::Propose { id, data } => {
-                if let Err(e) = self.node.propose(vec![], data) {
-                    tracing::debug!(request_id = id, error = %e, "proposal dropped");
-                    self.waiters.trigger(id, Err(ServerError::ProposalDropped));
-                }
+                let mut one = ProposalBatch::default();
+                one.push(id, data);
+                one.propose(&mut self.node, &self.waiters);
             }
             RaftMsg::ProposeConfChange { id, cc } => {
                 if let Err(e) = self.node.propose_conf_change(vec![], cc) {
