@@ -172,21 +172,15 @@ impl RaftLoop {
     /// Client proposals join the turn's batch; anything else is handled after the
     /// proposals that arrived before it.
     fn take(&mut self, msg: RaftMsg, proposals: &mut ProposalBatch) -> Result<()> {
-        if let RaftMsg::Propose { id, data } = msg {
-            proposals.push(id, data);
-            return Ok(());
+        if !matches!(msg, RaftMsg::Propose { .. }) {
+            proposals.propose(&mut self.node, &self.waiters);
         }
-        proposals.propose(&mut self.node, &self.waiters);
-        self.handle(msg)
+        self.handle(msg, proposals)
     }
 
-    fn handle(&mut self, msg: RaftMsg) -> Result<()> {
+    fn handle(&mut self, msg: RaftMsg, proposals: &mut ProposalBatch) -> Result<()> {
         match msg {
-            RaftMsg::Propose { id, data } => {
-                let mut one = ProposalBatch::default();
-                one.push(id, data);
-                one.propose(&mut self.node, &self.waiters);
-            }
+            RaftMsg::Propose { id, data } => proposals.push(id, data),
             RaftMsg::ProposeConfChange { id, cc } => {
                 if let Err(e) = self.node.propose_conf_change(vec![], cc) {
                     tracing::debug!(request_id = id, error = %e, "configuration change dropped");

@@ -54,30 +54,29 @@ mod tests {
     use super::*;
     use std::sync::mpsc::channel;
 
-    #[test]
-    fn a_message_sent_while_spinning_is_received() {
+    /// Receives with `spin` while another thread sends `value` after `delay`.
+    fn received(value: u32, delay: Duration, spin: Duration) -> Result<u32, RecvTimeoutError> {
         let (tx, rx) = channel();
         let sender = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_micros(50));
-            tx.send(7).unwrap();
+            std::thread::sleep(delay);
+            tx.send(value).unwrap();
             tx
         });
-        let got = recv_spinning(&rx, Duration::from_secs(5), None);
-        assert_eq!(got, Ok(7));
+        let got = recv_spinning(&rx, spin, None);
         drop(sender.join());
+        got
+    }
+
+    #[test]
+    fn a_message_sent_while_spinning_is_received() {
+        let got = received(7, Duration::from_micros(50), Duration::from_secs(5));
+        assert_eq!(got, Ok(7));
     }
 
     #[test]
     fn a_message_after_the_spin_is_received_by_sleeping() {
-        let (tx, rx) = channel();
-        let sender = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
-            tx.send(8).unwrap();
-            tx
-        });
-        let got = recv_spinning(&rx, Duration::from_micros(10), None);
+        let got = received(8, Duration::from_millis(20), Duration::from_micros(10));
         assert_eq!(got, Ok(8));
-        drop(sender.join());
     }
 
     #[test]
