@@ -53,6 +53,7 @@ pub struct ApplyLoop {
     pub snapshot_count: u64,
     /// Index of the last snapshot marker (the backend was durable at it).
     pub snapshot_index: u64,
+    pub(crate) meters: crate::metrics::Meters,
 }
 
 impl ApplyLoop {
@@ -262,11 +263,11 @@ impl ApplyLoop {
             if put.lease != 0 && !self.lessor.exists(put.lease) {
                 return Err(ServerError::LeaseNotFound);
             }
-            metrics::counter!(m::MVCC_PUT_TOTAL).increment(1);
+            self.meters.put_total.increment(1);
             return Ok(Applied::Put(txn.put(&put)?));
         }
         if let Some(del) = req.delete_range {
-            metrics::counter!(m::MVCC_DELETE_TOTAL).increment(1);
+            self.meters.delete_total.increment(1);
             return Ok(Applied::DeleteRange(txn.delete_range(&del)?));
         }
         if let Some(t) = req.txn {
@@ -276,7 +277,7 @@ impl ApplyLoop {
             if txn_leases(&t).into_iter().any(|id| !self.lessor.exists(id)) {
                 return Err(ServerError::LeaseNotFound);
             }
-            metrics::counter!(m::MVCC_TXN_TOTAL).increment(1);
+            self.meters.txn_total.increment(1);
             return Ok(Applied::Txn(txn.txn(&t)?));
         }
         if let Some(c) = req.compaction {

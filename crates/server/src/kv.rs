@@ -21,7 +21,7 @@ impl EtcdServer {
             self.refuse_learner()?;
             self.linearizable_read_notify().await?;
         }
-        metrics::counter!(m::MVCC_RANGE_TOTAL).increment(1);
+        self.meters.range_total.increment(1);
         let mut resp = self.store.range(&req)?;
         self.fill_header(&mut resp.header);
         Ok(resp)

@@ -37,6 +37,32 @@ pub const LEASE_EXPIRED: &str = "etcd_debugging_server_lease_expired_total";
 /// Histogram of granted TTLs in seconds, observed by the lessor at each grant.
 pub const LEASE_TTL: &str = etcd_lease::LEASE_TTL_METRIC;
 
+/// Handles of the metrics touched on every request, registered once per member. Naming
+/// a metric looks it up in the recorder (a hash and a registry lock): about 1% of a
+/// member's CPU under 256-client puts, when done per request.
+#[derive(Clone)]
+pub(crate) struct Meters {
+    pub put_total: metrics::Counter,
+    pub delete_total: metrics::Counter,
+    pub txn_total: metrics::Counter,
+    pub range_total: metrics::Counter,
+    pub proposals_pending: metrics::Gauge,
+}
+
+impl Meters {
+    /// Registers with the process's recorder, which must be installed first: handles
+    /// taken before stay detached from it.
+    pub fn register() -> Self {
+        Meters {
+            put_total: metrics::counter!(MVCC_PUT_TOTAL),
+            delete_total: metrics::counter!(MVCC_DELETE_TOTAL),
+            txn_total: metrics::counter!(MVCC_TXN_TOTAL),
+            range_total: metrics::counter!(MVCC_RANGE_TOTAL),
+            proposals_pending: metrics::gauge!(PROPOSALS_PENDING),
+        }
+    }
+}
+
 /// Bucket bounds for the disk latency histograms, as etcd uses: 1 ms doubling to ~8 s.
 pub fn disk_latency_buckets() -> Vec<f64> {
     (0..14).map(|i| 0.001 * f64::powi(2.0, i)).collect()

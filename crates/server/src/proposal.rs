@@ -46,18 +46,18 @@ pub struct AuthInfo {
 }
 
 /// Decrements the pending gauge however the proposal ends.
-struct Pending;
+struct Pending<'a>(&'a metrics::Gauge);
 
-impl Pending {
-    fn new() -> Self {
-        metrics::gauge!(m::PROPOSALS_PENDING).increment(1.0);
-        Pending
+impl<'a> Pending<'a> {
+    fn new(gauge: &'a metrics::Gauge) -> Self {
+        gauge.increment(1.0);
+        Pending(gauge)
     }
 }
 
-impl Drop for Pending {
+impl Drop for Pending<'_> {
     fn drop(&mut self) {
-        metrics::gauge!(m::PROPOSALS_PENDING).decrement(1.0);
+        self.0.decrement(1.0);
     }
 }
 
@@ -78,7 +78,7 @@ impl EtcdServer {
                 limit: self.cfg.max_request_bytes,
             });
         }
-        let _pending = Pending::new();
+        let _pending = Pending::new(&self.meters.proposals_pending);
         let result = self.propose_and_wait(id, &req).await;
         if let Err(e) = &result
             && e.is_failed_proposal()

@@ -49,6 +49,7 @@ pub struct EtcdServer {
     pub(crate) reads: Arc<ReadQueue>,
     pub(crate) transport: Arc<Transport>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    pub(crate) meters: m::Meters,
 }
 
 impl std::fmt::Debug for EtcdServer {
@@ -165,6 +166,7 @@ impl EtcdServer {
         let lessor = Arc::new(Lessor::new(min_ttl.max(1), checkpoint_interval));
         lessor.recover(boot.store.backend().as_ref(), &boot.store)?;
         let alarms = Arc::new(crate::alarms::Alarms::load(boot.store.backend().as_ref())?);
+        let meters = m::Meters::register();
         let apply_loop = ApplyLoop {
             rx: apply_rx,
             store: boot.store.clone(),
@@ -179,6 +181,7 @@ impl EtcdServer {
             snap_dir: cfg.snap_dir(),
             snapshot_count: cfg.snapshot_count.max(1),
             snapshot_index: boot.snapshot_index,
+            meters: meters.clone(),
         };
         // A panic on one of these threads stops the member with a fatal error instead of
         // leaving it up with nothing applying or replicating.
@@ -232,6 +235,7 @@ impl EtcdServer {
             reads,
             transport,
             threads: Mutex::new(threads),
+            meters,
             cfg,
         });
         tracing::info!(
