@@ -16,10 +16,11 @@
 //!   and the WAL replays them;
 //! - flushes are serialised with each other and with lookups of pending writes.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hashbrown::{DefaultHashBuilder, HashTable};
 use parking_lot::Mutex;
 
 use crate::backend::KvPairs;
@@ -36,35 +37,60 @@ const MAX_PENDING_BYTES: usize = 32 << 20;
 /// 25 ms measured alike, 50 ms raised p99 latency (a large batch stalls the apply loop).
 const FLUSH_INTERVAL: Duration = Duration::from_millis(10);
 
-/// The latest pending write of each key, and the order keys were first written in.
+/// The latest pending write of each key, in the order keys were first written.
 #[derive(Default)]
 struct Pending {
-    /// Per bucket, so a lookup by `&[u8]` needs no allocation; `None` is a delete.
-    latest: HashMap<Bucket, HashMap<Vec<u8>, Option<Vec<u8>>>>,
-    order: Vec<(Bucket, Vec<u8>)>,
+    /// One entry per key: its bucket, the key and its latest value (`None`: a delete).
+    writes: Vec<(Bucket, Vec<u8>, Option<Vec<u8>>)>,
+    /// Positions in `writes`, by (bucket, key). Keeps its capacity across flushes, and
+    /// the key lives only in `writes`: one hash and no key copy per write.
+    index: HashTable<usize>,
+    hasher: DefaultHashBuilder,
     bytes: usize,
     /// When the oldest pending write was recorded; `None` when nothing is pending.
     since: Option<Instant>,
 }
 
 impl Pending {
+    fn hash(&self, bucket: Bucket, key: &[u8]) -> u64 {
+        self.hasher.hash_one((bucket.prefix(), key))
+    }
+
+    fn position(&self, hash: u64, bucket: Bucket, key: &[u8]) -> Option<usize> {
+        let writes = &self.writes;
+        self.index
+            .find(hash, |&i| writes[i].0 == bucket && writes[i].1 == key)
+            .copied()
+    }
+
     fn record(&mut self, bucket: Bucket, key: Vec<u8>, value: Option<Vec<u8>>) {
         self.bytes += key.len() + value.as_ref().map_or(0, Vec::len);
         self.since.get_or_insert_with(Instant::now);
-        let keys = self.latest.entry(bucket).or_default();
-        if !keys.contains_key(&key) {
-            self.order.push((bucket, key.clone()));
+        let hash = self.hash(bucket, &key);
+        match self.position(hash, bucket, &key) {
+            Some(i) => self.writes[i].2 = value,
+            None => {
+                let (writes, hasher) = (&self.writes, &self.hasher);
+                self.index.insert_unique(hash, writes.len(), |&i| {
+                    hasher.hash_one((writes[i].0.prefix(), writes[i].1.as_slice()))
+                });
+                self.writes.push((bucket, key, value));
+            }
         }
-        keys.insert(key, value);
     }
 
     /// The pending write of `key`: Some(None) for a pending delete.
     fn get(&self, bucket: Bucket, key: &[u8]) -> Option<&Option<Vec<u8>>> {
-        self.latest.get(&bucket)?.get(key)
+        let i = self.position(self.hash(bucket, key), bucket, key)?;
+        Some(&self.writes[i].2)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.writes.is_empty()
     }
 
     fn is_full(&self) -> bool {
-        self.order.len() >= MAX_PENDING_KEYS || self.bytes >= MAX_PENDING_BYTES
+        self.writes.len() >= MAX_PENDING_KEYS || self.bytes >= MAX_PENDING_BYTES
     }
 
     /// Whether the oldest pending write has waited [`FLUSH_INTERVAL`].
@@ -74,17 +100,14 @@ impl Pending {
 
     /// One batch with the latest write of every key, in first-write order.
     fn take_batch(&mut self) -> WriteBatch {
-        let mut latest = std::mem::take(&mut self.latest);
         let mut batch = WriteBatch::default();
-        for (bucket, key) in std::mem::take(&mut self.order) {
-            let Some(value) = latest.get_mut(&bucket).and_then(|keys| keys.remove(&key)) else {
-                continue;
-            };
+        for (bucket, key, value) in self.writes.drain(..) {
             match value {
                 Some(v) => batch.put(bucket, key, v),
                 None => batch.delete(bucket, key),
             }
         }
+        self.index.clear();
         self.bytes = 0;
         self.since = None;
         batch
@@ -114,7 +137,7 @@ impl BufferedBackend {
     /// Writes the pending writes to the inner backend while holding the lock, so that no
     /// lookup misses a write that is on its way there.
     fn flush_locked(&self, pending: &mut Pending) -> Result<(), MvccError> {
-        if pending.order.is_empty() {
+        if pending.is_empty() {
             return Ok(());
         }
         self.inner.write(pending.take_batch())
@@ -237,6 +260,45 @@ mod tests {
     }
 
     #[test]
+    fn a_flush_writes_each_key_once_in_first_write_order_per_bucket() {
+        let inner = Arc::new(MemBackend::new());
+        let b = BufferedBackend::new(inner);
+        let mut w = batch(&[(b"b", Some(b"1")), (b"a", Some(b"2"))]);
+        w.put(Bucket::Meta, b"b".to_vec(), b"meta".to_vec());
+        b.write(w).unwrap();
+        b.write(batch(&[(b"b", None), (b"c", Some(b"3"))])).unwrap();
+        assert_eq!(b.get(Bucket::Meta, b"b").unwrap(), Some(b"meta".to_vec()));
+        assert_eq!(b.get(Bucket::Key, b"b").unwrap(), None);
+        let taken = b.pending.lock().take_batch();
+        assert_eq!(
+            taken.ops(),
+            &[
+                BatchOp::Delete {
+                    bucket: Bucket::Key,
+                    key: b"b".to_vec()
+                },
+                BatchOp::Put {
+                    bucket: Bucket::Key,
+                    key: b"a".to_vec(),
+                    value: b"2".to_vec()
+                },
+                BatchOp::Put {
+                    bucket: Bucket::Meta,
+                    key: b"b".to_vec(),
+                    value: b"meta".to_vec()
+                },
+                BatchOp::Put {
+                    bucket: Bucket::Key,
+                    key: b"c".to_vec(),
+                    value: b"3".to_vec()
+                },
+            ]
+        );
+        assert!(b.pending.lock().is_empty());
+        assert_eq!(b.get(Bucket::Key, b"a").unwrap(), None);
+    }
+
+    #[test]
     fn a_delete_of_a_flushed_key_hides_it() {
         let inner = Arc::new(MemBackend::new());
         let b = BufferedBackend::new(inner.clone());
@@ -296,7 +358,7 @@ mod tests {
         for i in 0..MAX_PENDING_KEYS as u32 {
             b.write(batch(&[(&i.to_be_bytes(), Some(b"v"))])).unwrap();
         }
-        assert!(b.pending.lock().order.is_empty());
+        assert!(b.pending.lock().is_empty());
         assert_eq!(
             inner.get(Bucket::Key, &0u32.to_be_bytes()).unwrap(),
             Some(b"v".to_vec())
