@@ -121,14 +121,22 @@ impl EtcdServer {
     }
 
     /// Renews on the leader. Right after an election the lessor may not be primary yet:
-    /// wait for it briefly rather than refusing.
+    /// wait for it briefly rather than refusing. A lease not found is looked for once more
+    /// after applying what is committed (a follower may have applied its grant first).
     pub(crate) async fn renew_locally(&self, id: i64) -> Result<i64> {
         let deadline = tokio::time::Instant::now() + self.cfg.election_timeout;
+        let mut caught_up = false;
         loop {
             match self.lessor.renew(id) {
                 Ok(ttl) => {
                     metrics::counter!(m::LEASE_RENEWED).increment(1);
                     return Ok(ttl);
+                }
+                Err(LeaseError::NotFound) if !caught_up => {
+                    caught_up = true;
+                    if !self.catch_up_applied().await {
+                        return Ok(0);
+                    }
                 }
                 Err(LeaseError::NotFound) => return Ok(0),
                 Err(LeaseError::NotPrimary) if tokio::time::Instant::now() < deadline => {
@@ -150,7 +158,7 @@ impl EtcdServer {
             .route_to_leader(LEASES_INTERNAL_PATH, &req.encode_to_vec(), deadline)
             .await?
         {
-            Route::Local => Ok(self.time_to_live_locally(&req)),
+            Route::Local => Ok(self.time_to_live_locally(&req).await),
             Route::Answer(body) => {
                 let mut resp = LeaseTimeToLiveResponse::decode(body.as_slice()).map_err(|e| {
                     ServerError::Corrupt(format!(
@@ -164,12 +172,16 @@ impl EtcdServer {
     }
 
     /// TimeToLive as the leader's lessor sees it; an unknown lease answers TTL -1 (etcd).
-    pub(crate) fn time_to_live_locally(
+    pub(crate) async fn time_to_live_locally(
         &self,
         req: &LeaseTimeToLiveRequest,
     ) -> LeaseTimeToLiveResponse {
+        let mut found = self.lessor.time_to_live(req.id, req.keys);
+        if found.is_none() && self.catch_up_applied().await {
+            found = self.lessor.time_to_live(req.id, req.keys);
+        }
         let header = Some(self.header(self.store.current_revision()));
-        match self.lessor.time_to_live(req.id, req.keys) {
+        match found {
             Some(info) => LeaseTimeToLiveResponse {
                 header,
                 id: info.id,
@@ -185,6 +197,17 @@ impl EtcdServer {
                 keys: vec![],
             },
         }
+    }
+
+    /// Waits until this member has applied everything committed when called (one read
+    /// index round); false if that failed within the request timeout.
+    ///
+    /// A follower answers a grant once it applied it, which may be before the leader did
+    /// (or even published the commit locally); a renewal or time-to-live it forwards right
+    /// after must still find the lease, so the leader catches up before calling a lease
+    /// unknown.
+    async fn catch_up_applied(&self) -> bool {
+        self.linearizable_read_notify().await.is_ok()
     }
 
     pub fn lease_leases(&self) -> LeaseLeasesResponse {

@@ -156,7 +156,7 @@ async fn lease_time_to_live(
     }
     (
         StatusCode::OK,
-        server.time_to_live_locally(&req).encode_to_vec(),
+        server.time_to_live_locally(&req).await.encode_to_vec(),
     )
 }
 

@@ -1,4 +1,5 @@
-//! Leases and watches through a kill -9 of the leader of a 3-member cluster: a lease
+//! Leases and watches on a 3-member cluster, mostly through a kill -9 of the leader: a lease
+//! granted through a follower is known at once to the leader that counts it down, one
 //! kept alive through a follower survives it while an unrenewed one expires, a single
 //! keep-alive stream on a follower keeps renewing through the election, a new
 //! leader resumes a lease from its checkpointed remaining TTL instead of the granted
@@ -234,6 +235,41 @@ fn a_new_leader_resumes_a_lease_from_its_checkpointed_remaining_ttl() {
         after < GRANTED - 1,
         "the remaining TTL was reset ({after}s)"
     );
+}
+
+#[test]
+fn a_lease_granted_through_a_follower_is_known_to_the_leader_at_once() {
+    const ROUNDS: usize = 150;
+    let mut c = Cluster::start(3, FAST);
+    let leader = c.leader(PATIENCE);
+    let follower = c.members[(leader + 1) % 3].endpoint();
+    rt().block_on(async {
+        let mut cl = client(follower).await;
+        // The follower answers each grant once it applied it, possibly before the leader
+        // did; the leader answers the time-to-live and the renewal forwarded right after.
+        for round in 0..ROUNDS {
+            let id = cl.lease_grant(60, None).await.expect("grant").id();
+            let ttl = cl
+                .lease_time_to_live(id, None)
+                .await
+                .expect("time-to-live")
+                .ttl();
+            assert!(ttl > 0, "round {round}: time-to-live says {ttl}");
+            let id = cl.lease_grant(60, None).await.expect("grant").id();
+            let (mut keeper, mut stream) = cl.lease_keep_alive(id).await.expect("keep-alive");
+            keeper.keep_alive().await.expect("send a renewal");
+            let renewed = stream
+                .message()
+                .await
+                .expect("a renewal")
+                .expect("an open stream");
+            assert!(
+                renewed.ttl() > 0,
+                "round {round}: renewal says {}",
+                renewed.ttl()
+            );
+        }
+    });
 }
 
 /// Puts `key/a` and `key/b` in one txn unless `key/a` exists (so a retry after an
