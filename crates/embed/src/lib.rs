@@ -11,6 +11,7 @@ pub mod logging;
 mod serve;
 mod start;
 mod tls_setup;
+mod write_coalescing;
 
 pub use error::EmbedError;
 pub use serve::PeerCommonName;

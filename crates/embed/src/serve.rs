@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::authority_fix_stream::AuthorityFixStream;
+use crate::write_coalescing::WriteCoalescing;
 
 /// How long open connections get to finish their requests on shutdown.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -106,7 +107,7 @@ pub fn serve(
                             let Some((conn, name)) = handshake(accepted).await else {
                                 return;
                             };
-                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(AuthorityFixStream::new(conn)), with_common_name(router, name)).into_owned();
+                            let conn = builder.serve_connection_with_upgrades(TokioIo::new(AuthorityFixStream::new(WriteCoalescing::new(conn))), with_common_name(router, name)).into_owned();
                             if let Err(e) = watcher.watch(conn).await {
                                 tracing::debug!(error = %e, "connection ended with an error");
                             }
