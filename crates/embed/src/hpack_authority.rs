@@ -66,6 +66,13 @@ fn read_string(buf: &[u8], pos: &mut usize) -> Option<(Vec<u8>, std::ops::Range<
     Some((decoded, start..*pos))
 }
 
+/// Steps over a string literal at `buf[*pos]` without decoding it.
+fn skip_string(buf: &[u8], pos: &mut usize) -> Option<()> {
+    let len = usize::try_from(read_int(buf, pos, 7)?).ok()?;
+    let end = pos.checked_add(len)?;
+    (end <= buf.len()).then(|| *pos = end)
+}
+
 /// `scheme://rest` -> `scheme:x@rest` (same length), or None if `value` has no scheme.
 fn fixed_authority(value: &[u8]) -> Option<Vec<u8>> {
     let at = value.windows(3).position(|w| w == b"://")?;
@@ -108,8 +115,14 @@ pub fn fix_header_block(block: &[u8]) -> Option<Vec<u8>> {
         } else {
             name_index == AUTHORITY_INDEX
         };
+        if !is_authority {
+            // Only `:authority` values are decoded: a request's other values (path,
+            // content-type, user-agent...) stay Huffman-coded.
+            skip_string(block, &mut pos)?;
+            continue;
+        }
         let (value, range) = read_string(block, &mut pos)?;
-        if is_authority && let Some(fixed) = fixed_authority(&value) {
+        if let Some(fixed) = fixed_authority(&value) {
             let mut enc = Vec::with_capacity(fixed.len() + 4);
             write_int(&mut enc, 0x00, 7, fixed.len() as u64); // plain (not Huffman) string
             enc.extend_from_slice(&fixed);
@@ -179,6 +192,21 @@ mod tests {
         block.extend(literal(0, b"https://b:2")[1..].to_vec());
         let fixed = fix_header_block(&block).unwrap();
         assert!(fixed.windows(10).any(|w| w == b"https:x@b:"));
+    }
+
+    #[test]
+    fn an_authority_after_other_literal_values_is_found() {
+        let mut block = literal(4, b"/etcdserverpb.KV/Put"); // :path, plain
+        let mut huff = Vec::new();
+        httlib_huffman::encode(b"grpc-go/1.26.0", &mut huff).unwrap();
+        block.push(0x40 | 58); // user-agent, Huffman-coded value
+        write_int(&mut block, 0x80, 7, huff.len() as u64);
+        block.extend_from_slice(&huff);
+        let before = block.len();
+        block.extend(literal(1, b"http://c:3"));
+        let fixed = fix_header_block(&block).expect("rewritten");
+        assert_eq!(fixed[..before], block[..before]);
+        assert!(fixed.ends_with(b"http:x@c:3"));
     }
 
     #[test]
