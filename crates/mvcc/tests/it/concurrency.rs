@@ -14,10 +14,10 @@ for_each_backend!(readers_see_whole_txns, old_reads_race_compaction_safely);
 fn readers_see_whole_txns(fx: Fixture) {
     let store = Arc::new(fx.open());
     let stop = Arc::new(AtomicBool::new(false));
-    let total_checks = Arc::new(AtomicUsize::new(0));
+    let checks_of: Arc<[AtomicUsize; 2]> = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
     let readers: Vec<_> = (0..2)
-        .map(|_| {
-            let (store, stop, total) = (store.clone(), stop.clone(), total_checks.clone());
+        .map(|reader| {
+            let (store, stop, counts) = (store.clone(), stop.clone(), checks_of.clone());
             std::thread::spawn(move || {
                 let mut checks = 0;
                 while !stop.load(Ordering::Relaxed) {
@@ -34,16 +34,17 @@ fn readers_see_whole_txns(fx: Fixture) {
                             .all(|kv| kv.mod_revision <= r.header.unwrap().revision)
                     );
                     checks += 1;
-                    total.fetch_add(1, Ordering::Relaxed);
+                    counts[reader].fetch_add(1, Ordering::Relaxed);
                 }
                 checks
             })
         })
         .collect();
-    // At least 300 txns, and on until the readers have checked a few times each (the
-    // writes can be done before a reader thread first runs).
+    // At least 300 txns, and on until EACH reader has checked a few times (the writes can
+    // be done before a reader thread first runs, or one reader can be starved meanwhile).
     let mut i = 0;
-    while i < 300 || total_checks.load(Ordering::Relaxed) < 100 {
+    let least_checks = || checks_of.iter().map(|c| c.load(Ordering::Relaxed)).min();
+    while i < 300 || least_checks() < Some(20) {
         let t = txn_req(
             vec![],
             vec![
