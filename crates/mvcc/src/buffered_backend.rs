@@ -51,9 +51,14 @@ struct Pending {
     since: Option<Instant>,
 }
 
+/// The hash of a (bucket, key) pair: the same when looking up and when the table grows.
+fn key_hash(hasher: &DefaultHashBuilder, bucket: Bucket, key: &[u8]) -> u64 {
+    hasher.hash_one((bucket.prefix(), key))
+}
+
 impl Pending {
     fn hash(&self, bucket: Bucket, key: &[u8]) -> u64 {
-        self.hasher.hash_one((bucket.prefix(), key))
+        key_hash(&self.hasher, bucket, key)
     }
 
     fn position(&self, hash: u64, bucket: Bucket, key: &[u8]) -> Option<usize> {
@@ -72,7 +77,7 @@ impl Pending {
             None => {
                 let (writes, hasher) = (&self.writes, &self.hasher);
                 self.index.insert_unique(hash, writes.len(), |&i| {
-                    hasher.hash_one((writes[i].0.prefix(), writes[i].1.as_slice()))
+                    key_hash(hasher, writes[i].0, &writes[i].1)
                 });
                 self.writes.push((bucket, key, value));
             }
